@@ -1,0 +1,18 @@
+"""GraphQL errors a client can act on: each carries ``extensions.code``."""
+
+from graphql import GraphQLError
+
+
+class ClientError(GraphQLError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class InvalidCursor(ClientError):
+    code = "INVALID_CURSOR"
+
+
+class InvalidGlobalID(ClientError):
+    code = "INVALID_ID"

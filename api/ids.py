@@ -1,0 +1,36 @@
+"""Relay global IDs: base64("Product:42")."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from strawberry import relay
+
+from api.errors import InvalidGlobalID
+
+
+def decode_global_id(value: str) -> tuple[str, str]:
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except Exception:
+        raise InvalidGlobalID(f"{value!r} is not a valid ID.") from None
+    return global_id.type_name, global_id.node_id
+
+
+def parse_pk(model: type[models.Model], node_id: str, global_id: str) -> Any:
+    try:
+        return model._meta.pk.to_python(node_id)  # type: ignore[union-attr]
+    except ValidationError:
+        raise InvalidGlobalID(f"{global_id!r} is not a valid {model.__name__} ID.") from None
+
+
+def pks_of_type(global_ids: Iterable[str], type_name: str, model: type[models.Model]) -> list[Any]:
+    """Primary keys of the IDs naming ``type_name``; IDs of other types name no
+    such row, so they are left out (a filter on them matches nothing)."""
+    pks = []
+    for global_id in global_ids:
+        kind, node_id = decode_global_id(global_id)
+        if kind == type_name:
+            pks.append(parse_pk(model, node_id, global_id))
+    return pks

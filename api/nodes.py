@@ -1,0 +1,51 @@
+"""``node`` and ``nodes``: any object of the schema by its global ID, one query
+per type asked for, whatever the number of IDs."""
+
+from collections import defaultdict
+from typing import Any
+
+import strawberry
+from django.db import models
+from strawberry import relay
+from strawberry.types import Info
+from strawberry_django.optimizer import optimize
+from strawberry_django.utils.typing import get_django_definition
+
+from api.ids import decode_global_id, parse_pk
+
+
+def _model_of(info: Info, type_name: str) -> type[models.Model] | None:
+    definition = info.schema.get_type_by_name(type_name)
+    origin = getattr(definition, "origin", None)
+    if origin is None or not issubclass(origin, relay.Node):
+        return None
+    django_definition = get_django_definition(origin)
+    return django_definition.model if django_definition else None
+
+
+async def load_nodes(info: Info, global_ids: list[strawberry.ID]) -> list[Any]:
+    wanted: dict[type[models.Model], dict[str, Any]] = defaultdict(dict)
+    for global_id in global_ids:
+        type_name, node_id = decode_global_id(global_id)
+        model = _model_of(info, type_name)
+        if model is not None:
+            wanted[model][global_id] = parse_pk(model, node_id, global_id)
+
+    found: dict[str, Any] = {}
+    for model, pks in wanted.items():
+        rows = optimize(model._default_manager.filter(pk__in=pks.values()), info)
+        by_pk = {row.pk: row async for row in rows.aiterator()}
+        found.update({gid: by_pk.get(pk) for gid, pk in pks.items()})
+    return [found.get(global_id) for global_id in global_ids]
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID; null if none has it.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:  # noqa: A002
+        (row,) = await load_nodes(info, [id])
+        return row  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Objects by their global IDs, in the same order; null where none.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        return await load_nodes(info, ids)

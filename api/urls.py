@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import AsyncGraphQLView
+
+from api.health import healthz, readyz
+from api.schema import schema
+
+# Queries carry no credentials; CSRF matters once cookie sessions can write.
+graphql_view = csrf_exempt(AsyncGraphQLView.as_view(schema=schema))
+
+urlpatterns = [
+    path("graphql/", graphql_view, name="graphql"),
+    path("graphql", graphql_view),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]

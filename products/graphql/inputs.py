@@ -1,0 +1,65 @@
+"""GraphQL inputs of the catalog and their translation to reader criteria."""
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from api.ids import pks_of_type
+from products.models import Category, Product
+from products.selectors import DecimalRange as DecimalRangeCriteria
+from products.selectors import ProductCriteria, ProductOrderField
+
+# The reader's ordering fields are exposed as they are.
+strawberry.enum(ProductOrderField, name="ProductOrderField")
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input
+class DecimalRange:
+    gte: Decimal | None = None
+    lte: Decimal | None = None
+
+    def to_criteria(self) -> DecimalRangeCriteria:
+        return DecimalRangeCriteria(gte=self.gte, lte=self.lte)
+
+
+@strawberry.input
+class ProductFilter:
+    ids: list[strawberry.ID] | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive match on name or sku."
+    )
+    categories: list[strawberry.ID] | None = None
+    price: DecimalRange | None = strawberry.field(default=None, description="On the list price.")
+    discounted_price: DecimalRange | None = strawberry.field(
+        default=None, description="On what the customer pays."
+    )
+    on_sale: bool | None = strawberry.field(default=None, description="Effective discount > 0.")
+    in_stock: bool | None = strawberry.field(default=None, description="Stock > 0.")
+
+    def to_criteria(self) -> ProductCriteria:
+        return ProductCriteria(
+            ids=None if self.ids is None else pks_of_type(self.ids, "Product", Product),
+            search=self.search,
+            category_ids=(
+                None
+                if self.categories is None
+                else pks_of_type(self.categories, "Category", Category)
+            ),
+            price=self.price.to_criteria() if self.price else None,
+            discounted_price=self.discounted_price.to_criteria() if self.discounted_price else None,
+            on_sale=self.on_sale,
+            in_stock=self.in_stock,
+        )
+
+
+@strawberry.input
+class ProductOrder:
+    field: ProductOrderField = ProductOrderField.CREATED_AT
+    direction: OrderDirection = OrderDirection.ASC

@@ -1,0 +1,67 @@
+"""The catalog's GraphQL types. Resolvers only translate arguments and call the
+readers in products.selectors; the pages are cut by api.connection."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry.types import Info
+from strawberry_django.optimizer import optimize
+
+from api.connection import Connection, PageRequest, paginate
+from products import models, selectors
+from products.graphql.inputs import OrderDirection, ProductFilter, ProductOrder
+
+
+@strawberry_django.type(models.Product, name="Product")
+class Product(relay.Node):
+    sku: str
+    name: str
+    description: str
+    category: "Category | None"
+    price: Decimal = strawberry_django.field(description="List price.")
+    discount_percent: Decimal = strawberry_django.field(
+        field_name="effective_discount_percent",
+        description="Effective: the product's own if set, else its category's, else 0.00.",
+    )
+    discounted_price: Decimal = strawberry_django.field(
+        description="price × (100 − discountPercent) / 100, rounded half-up to cents."
+    )
+    stock: int
+    version: int = strawberry_django.field(
+        description="+1 on every committed change; clients dedupe by it."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+async def resolve_products(
+    root: models.Category | None,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: ProductFilter | None = None,  # noqa: A002 - the contract's name
+    order_by: ProductOrder | None = None,
+) -> Connection[Product]:
+    criteria = filter.to_criteria() if filter else selectors.ProductCriteria()
+    products = selectors.filter_products(criteria)
+    if root is not None:
+        products = products.filter(category=root)
+    order = order_by or ProductOrder()
+    keyset = selectors.product_keyset(
+        order.field, descending=order.direction is OrderDirection.DESC
+    )
+    page = PageRequest(first=first, after=after, last=last, before=before)
+    return await paginate(optimize(products, info), keyset, page)
+
+
+@strawberry_django.type(models.Category, name="Category")
+class Category(relay.Node):
+    name: str
+    slug: str
+    discount_percent: Decimal | None
+    products: Connection[Product] = strawberry.field(resolver=resolve_products)

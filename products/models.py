@@ -1,0 +1,111 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from products import pricing
+
+PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+def percent_in_range(field: str) -> Q:
+    return Q(**{f"{field}__gte": 0, f"{field}__lte": 100}) | Q(**{f"{field}__isnull": True})
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=PERCENT_VALIDATORS,
+        help_text="Category-wide discount; empty for none.",
+    )
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="category_name_id")]
+        constraints = [
+            models.CheckConstraint(
+                condition=percent_in_range("discount_percent"),
+                name="category_discount_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    # PROTECT: deleting a category would silently change the price of every
+    # product inheriting its discount; move its products first.
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="products",
+        null=True,
+        blank=True,
+    )
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=PERCENT_VALIDATORS,
+        help_text="The product's own discount; overrides its category's, even when 0.",
+    )
+    # The category's discount copied onto the row, so that the effective discount
+    # and the discounted price can be generated columns (indexed, ordered and
+    # filtered in SQL). Kept in step by products.services.
+    category_discount_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, editable=False
+    )
+    effective_discount_percent = models.GeneratedField(
+        expression=pricing.effective_discount_sql(),
+        output_field=models.DecimalField(max_digits=5, decimal_places=2),
+        db_persist=True,
+    )
+    discounted_price = models.GeneratedField(
+        expression=pricing.discounted_price_sql(),
+        output_field=models.DecimalField(max_digits=12, decimal_places=2),
+        db_persist=True,
+    )
+    stock = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Every public ordering ends with the primary key, so each gets a
+        # composite index that serves both directions and keyset comparisons.
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="product_created_at_id"),
+            models.Index(fields=["name", "id"], name="product_name_id"),
+            models.Index(fields=["price", "id"], name="product_price_id"),
+            models.Index(fields=["discounted_price", "id"], name="product_discounted_price_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive"),
+            models.CheckConstraint(
+                condition=percent_in_range("discount_percent"),
+                name="product_discount_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=percent_in_range("category_discount_percent"),
+                name="product_category_discount_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"

@@ -1,0 +1,85 @@
+"""Reads of the catalog: the filters and orderings every reader shares (the
+GraphQL connections, and later the streams and exports)."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from django.db.models import Q, QuerySet
+
+from api.keyset import Keyset
+from products.models import Category, Product
+
+
+@dataclass(frozen=True)
+class DecimalRange:
+    gte: Decimal | None = None
+    lte: Decimal | None = None
+
+    def q(self, field: str) -> Q:
+        q = Q()
+        if self.gte is not None:
+            q &= Q(**{f"{field}__gte": self.gte})
+        if self.lte is not None:
+            q &= Q(**{f"{field}__lte": self.lte})
+        return q
+
+
+@dataclass(frozen=True)
+class ProductCriteria:
+    """What a reader asks of the catalog; ``None`` means "any"."""
+
+    ids: Collection[int] | None = None
+    search: str | None = None
+    category_ids: Collection[int] | None = None
+    price: DecimalRange | None = None
+    discounted_price: DecimalRange | None = None
+    on_sale: bool | None = None
+    in_stock: bool | None = None
+
+
+class ProductOrderField(Enum):
+    CREATED_AT = "created_at"
+    NAME = "name"
+    PRICE = "price"
+    DISCOUNTED_PRICE = "discounted_price"
+
+
+def product_keyset(field: ProductOrderField, *, descending: bool = False) -> Keyset:
+    direction = "DESC" if descending else "ASC"
+    return Keyset(
+        model=Product,
+        name=f"{field.name} {direction}",
+        fields=(field.value, "id"),
+        descending=descending,
+    )
+
+
+CATEGORY_KEYSET = Keyset(model=Category, name="NAME ASC", fields=("name", "id"))
+
+
+def filter_products(criteria: ProductCriteria, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    products = Product.objects.all() if queryset is None else queryset
+    q = Q()
+    if criteria.ids is not None:
+        q &= Q(pk__in=criteria.ids)
+    if criteria.search:
+        q &= Q(name__icontains=criteria.search) | Q(sku__icontains=criteria.search)
+    if criteria.category_ids is not None:
+        q &= Q(category_id__in=criteria.category_ids)
+    if criteria.price is not None:
+        q &= criteria.price.q("price")
+    if criteria.discounted_price is not None:
+        q &= criteria.discounted_price.q("discounted_price")
+    if criteria.on_sale is not None:
+        on_sale = Q(effective_discount_percent__gt=0)
+        q &= on_sale if criteria.on_sale else ~on_sale
+    if criteria.in_stock is not None:
+        in_stock = Q(stock__gt=0)
+        q &= in_stock if criteria.in_stock else ~in_stock
+    return products.filter(q)
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.all()

@@ -6,7 +6,7 @@ filtered queryset and the ``Keyset`` of the requested ordering.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from django.conf import settings
@@ -51,9 +51,7 @@ class Connection(relay.Connection[NodeType]):
         return await self.matching.acount()
 
 
-async def paginate(
-    queryset: QuerySet[Any], keyset: Keyset, page: PageRequest
-) -> Connection[Any]:
+async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -> Connection[Any]:
     """One page of ``queryset`` in ``keyset`` order.
 
     Costs one query for the rows, plus one ``EXISTS`` per cursor given, so that
@@ -80,7 +78,9 @@ async def paginate(
     async def exists_beyond(position: tuple[Any, ...] | None, *, reverse: bool) -> bool:
         if position is None:
             return False
-        return await queryset.filter(keyset.beyond(position, reverse=reverse, inclusive=True)).aexists()
+        return await queryset.filter(
+            keyset.beyond(position, reverse=reverse, inclusive=True)
+        ).aexists()
 
     if from_end:
         has_previous = more or await exists_beyond(after, reverse=True)
@@ -89,7 +89,7 @@ async def paginate(
         has_previous = await exists_beyond(after, reverse=True)
         has_next = more or await exists_beyond(before, reverse=False)
 
-    edges = [relay.Edge(cursor=keyset.cursor_for(row), node=row) for row in rows]
+    edges = [relay.Edge(cursor=keyset.cursor_for(row), node=cast(Any, row)) for row in rows]
     return Connection(
         edges=edges,
         page_info=relay.PageInfo(

@@ -20,7 +20,7 @@ def decode_global_id(value: str) -> tuple[str, str]:
 
 def parse_pk(model: type[models.Model], node_id: str, global_id: str) -> Any:
     try:
-        return model._meta.pk.to_python(node_id)  # type: ignore[union-attr]
+        return model._meta.pk.to_python(node_id)
     except ValidationError:
         raise InvalidGlobalID(f"{global_id!r} is not a valid {model.__name__} ID.") from None
 

@@ -54,10 +54,9 @@ class RowComparison(Func):
 
 def _value_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     field = model._meta.get_field(name)
-    if isinstance(field, models.GeneratedField):
-        return field.output_field  # type: ignore[no-any-return]
-    assert isinstance(field, models.Field)
-    return field
+    value_field = field.output_field if isinstance(field, models.GeneratedField) else field
+    assert isinstance(value_field, models.Field)
+    return value_field
 
 
 def _to_cursor_value(value: Any) -> CursorValue:
@@ -84,7 +83,9 @@ class Keyset:
         descending = self.descending != reverse
         return [F(field).desc() if descending else F(field).asc() for field in self.fields]
 
-    def beyond(self, position: Sequence[Any], *, reverse: bool = False, inclusive: bool = False) -> RowComparison:
+    def beyond(
+        self, position: Sequence[Any], *, reverse: bool = False, inclusive: bool = False
+    ) -> RowComparison:
         """Rows strictly after ``position`` in this order (before it, if ``reverse``)."""
         backwards = self.descending != reverse
         operator = ("<" if backwards else ">") + ("=" if inclusive else "")

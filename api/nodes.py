@@ -42,10 +42,12 @@ async def load_nodes(info: Info, global_ids: list[strawberry.ID]) -> list[Any]:
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its global ID; null if none has it.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:  # noqa: A002
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         (row,) = await load_nodes(info, [id])
         return row  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Objects by their global IDs, in the same order; null where none.")
+    @strawberry.field(
+        description="Objects by their global IDs, in the same order; null where none."
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         return await load_nodes(info, ids)

@@ -1,7 +1,6 @@
 """The contract's ``Decimal``: a JSON string with exactly two decimals ("19.90")."""
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import NewType
 
 import strawberry
 
@@ -16,18 +15,19 @@ def parse_decimal(value: object) -> Decimal:
     # Strings are the contract; integers are unambiguous too. Floats are not
     # accepted: 0.1 + 0.2 is not a price.
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"Decimal must be a string such as \"19.90\", not {value!r}.")
+        raise ValueError(f'Decimal must be a string such as "19.90", not {value!r}.')
     try:
         parsed = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not a valid Decimal; use a string such as \"19.90\".") from None
+        raise ValueError(
+            f'{value!r} is not a valid Decimal; use a string such as "19.90".'
+        ) from None
     if not parsed.is_finite():
         raise ValueError(f"{value!r} is not a finite Decimal.")
     return parsed
 
 
-DecimalScalar = strawberry.scalar(
-    NewType("Decimal", Decimal),
+DECIMAL = strawberry.scalar(
     name="Decimal",
     description='A decimal number as a JSON string; money always has two decimals: "19.90".',
     serialize=serialize_decimal,

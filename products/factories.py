@@ -50,7 +50,7 @@ class CategoryFactory(DjangoModelFactory[Category]):
 
     @classmethod
     def _create(cls, model_class: type[Category], *args: Any, **kwargs: Any) -> Category:
-        return services.save_category(model_class(*args, **kwargs))
+        return services.save_category(model_class(**kwargs))
 
 
 class ProductFactory(DjangoModelFactory[Product]):
@@ -69,4 +69,4 @@ class ProductFactory(DjangoModelFactory[Product]):
 
     @classmethod
     def _create(cls, model_class: type[Product], *args: Any, **kwargs: Any) -> Product:
-        return services.save_product(model_class(*args, **kwargs))
+        return services.save_product(model_class(**kwargs))

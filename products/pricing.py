@@ -50,9 +50,7 @@ class DiscountedPriceSQL(Func):
             output_field=DecimalField(max_digits=12, decimal_places=2),
         )
 
-    def _compile_operands(
-        self, compiler: SQLCompiler
-    ) -> tuple[str, str, list[Any]]:
+    def _compile_operands(self, compiler: SQLCompiler) -> tuple[str, str, list[Any]]:
         price_sql, price_params = compiler.compile(self.source_expressions[0])
         percent_sql, percent_params = compiler.compile(self.source_expressions[1])
         return price_sql, percent_sql, [*price_params, *percent_params]

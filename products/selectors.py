@@ -59,7 +59,9 @@ def product_keyset(field: ProductOrderField, *, descending: bool = False) -> Key
 CATEGORY_KEYSET = Keyset(model=Category, name="NAME ASC", fields=("name", "id"))
 
 
-def filter_products(criteria: ProductCriteria, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+def filter_products(
+    criteria: ProductCriteria, queryset: QuerySet[Product] | None = None
+) -> QuerySet[Product]:
     products = Product.objects.all() if queryset is None else queryset
     q = Q()
     if criteria.ids is not None:

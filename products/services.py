@@ -17,7 +17,7 @@ def save_product(product: Product) -> Product:
     if product._state.adding:
         product.save()
         return product
-    product.version = F("version") + 1  # type: ignore[assignment]
+    product.version = F("version") + 1
     product.save()
     product.refresh_from_db(fields=["version"])
     return product

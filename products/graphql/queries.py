@@ -29,7 +29,10 @@ class Query:
 
     @strawberry.field(description="One product, by its ID or by its SKU.")
     async def product(
-        self, info: Info, id: strawberry.ID | None = None, sku: str | None = None  # noqa: A002
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        sku: str | None = None,
     ) -> Product | None:
         if (id is None) == (sku is None):
             raise ClientError("Pass exactly one of `id` and `sku`.")

@@ -44,7 +44,7 @@ async def resolve_products(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-    filter: ProductFilter | None = None,  # noqa: A002 - the contract's name
+    filter: ProductFilter | None = None,
     order_by: ProductOrder | None = None,
 ) -> Connection[Product]:
     criteria = filter.to_criteria() if filter else selectors.ProductCriteria()

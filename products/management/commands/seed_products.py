@@ -36,11 +36,19 @@ class Command(BaseCommand):
             default=None,
             help="categories to add first (default: 20 when there are none, else none)",
         )
-        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="random seed, for repeatable data"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when the catalog has products"
+        )
 
     def handle(self, *args: Any, count: int, categories: int | None, seed: int | None,
-               no_progress: bool, **options: Any) -> None:  # fmt: skip
+               no_progress: bool, if_empty: bool, **options: Any) -> None:  # fmt: skip
+        if if_empty and Product.objects.exists():
+            self.stdout.write("The catalog has products already; nothing added.")
+            return
         if count < 0:
             self.stderr.write("--count must not be negative")
             raise SystemExit(2)
@@ -63,7 +71,9 @@ class Command(BaseCommand):
                 for offset, product in enumerate(batch, start=made):
                     category = random.choice(all_categories) if all_categories else None
                     product.category = category
-                    product.category_discount_percent = category.discount_percent if category else None
+                    product.category_discount_percent = (
+                        category.discount_percent if category else None
+                    )
                     product.discount_percent = discount()
                     product.created_at = start + timedelta(seconds=offset)
                 with transaction.atomic():

@@ -1,0 +1,54 @@
+"""Configuration from the environment, checked in fresh interpreters."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def django_setup(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DJANGO_ENV", "DEBUG"}}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "api.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_development_default_just_works() -> None:
+    result = django_setup()
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_to_start_without_a_real_secret_key() -> None:
+    for secret in ({}, {"SECRET_KEY": "short"}):
+        result = django_setup(DJANGO_ENV="production", **secret)
+        assert result.returncode != 0
+        assert "SECRET_KEY" in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key() -> None:
+    result = django_setup(
+        DJANGO_ENV="production", SECRET_KEY="x" * 64, ALLOWED_HOSTS="api.example.com"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_database_url_selects_postgresql_with_a_pool() -> None:
+    from api.settings import database_config
+
+    config = database_config("postgres://u:p@db.example.com:5433/catalog")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["CONN_MAX_AGE"] == 0
+    assert "pool" in config["OPTIONS"]  # type: ignore[operator]
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,6 +11,21 @@ from products import pricing
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
+def optional_percent(
+    help_text: str = "", *, editable: bool = True
+) -> "models.DecimalField[Any, Any]":
+    """A discount in percent with two decimals, 0 to 100, or none."""
+    return models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=PERCENT_VALIDATORS,
+        help_text=help_text,
+        editable=editable,
+    )
+
+
 def percent_in_range(field: str) -> Q:
     return Q(**{f"{field}__gte": 0, f"{field}__lte": 100}) | Q(**{f"{field}__isnull": True})
 
@@ -17,14 +33,7 @@ def percent_in_range(field: str) -> Q:
 class Category(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
-    discount_percent = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=PERCENT_VALIDATORS,
-        help_text="Category-wide discount; empty for none.",
-    )
+    discount_percent = optional_percent("Category-wide discount; empty for none.")
 
     class Meta:
         verbose_name_plural = "categories"
@@ -57,20 +66,13 @@ class Product(models.Model):
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
-    discount_percent = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=PERCENT_VALIDATORS,
-        help_text="The product's own discount; overrides its category's, even when 0.",
+    discount_percent = optional_percent(
+        "The product's own discount; overrides its category's, even when 0."
     )
     # The category's discount copied onto the row, so that the effective discount
     # and the discounted price can be generated columns (indexed, ordered and
     # filtered in SQL). Kept in step by products.services.
-    category_discount_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, editable=False
-    )
+    category_discount_percent = optional_percent(editable=False)
     effective_discount_percent = models.GeneratedField(
         expression=pricing.effective_discount_sql(),
         output_field=models.DecimalField(max_digits=5, decimal_places=2),

@@ -74,13 +74,17 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
         rows.reverse()
 
     # Rows outside the window exist on the cursor's side when any row sits at or
-    # beyond the cursor itself.
+    # beyond the cursor itself. Ordered away from the cursor, the probe is one
+    # step of an index scan; a bare EXISTS may be planned as a sequential scan
+    # that wades through every row on the other side first.
     async def exists_beyond(position: tuple[Any, ...] | None, *, reverse: bool) -> bool:
         if position is None:
             return False
-        return await queryset.filter(
-            keyset.beyond(position, reverse=reverse, inclusive=True)
-        ).aexists()
+        probe = queryset.filter(keyset.beyond(position, reverse=reverse, inclusive=True))
+        return (
+            await probe.order_by(*keyset.order_by(reverse=reverse)).values("pk").afirst()
+            is not None
+        )
 
     if from_end:
         has_previous = more or await exists_beyond(after, reverse=True)

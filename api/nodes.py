@@ -14,6 +14,19 @@ from strawberry_django.utils.typing import get_django_definition
 from api.ids import decode_global_id, parse_pk
 
 
+class ModelNode(relay.Node):
+    """A Node whose ID is its model's primary key.
+
+    Naming the attribute once spares strawberry a scan of the type's
+    annotations (raising and catching an error) for every node it resolves:
+    about a quarter of a page's time.
+    """
+
+    @classmethod
+    def resolve_id_attr(cls) -> str:
+        return "pk"
+
+
 def _model_of(info: Info, type_name: str) -> type[models.Model] | None:
     definition = info.schema.get_type_by_name(type_name)
     origin = getattr(definition, "origin", None)

@@ -6,17 +6,17 @@ from decimal import Decimal
 
 import strawberry
 import strawberry_django
-from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
 from api.connection import Connection, PageRequest, paginate
+from api.nodes import ModelNode
 from products import models, selectors
 from products.graphql.inputs import OrderDirection, ProductFilter, ProductOrder
 
 
 @strawberry_django.type(models.Product, name="Product")
-class Product(relay.Node):
+class Product(ModelNode):
     sku: str
     name: str
     description: str
@@ -60,7 +60,7 @@ async def resolve_products(
 
 
 @strawberry_django.type(models.Category, name="Category")
-class Category(relay.Node):
+class Category(ModelNode):
     name: str
     slug: str
     discount_percent: Decimal | None

@@ -113,6 +113,9 @@ DATABASES = {
     )
 }
 
+# Seconds /readyz waits for the database before answering 503.
+READINESS_TIMEOUT = float(os.environ.get("READINESS_TIMEOUT", "2"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,29 +84,14 @@ def _database_url() -> str:
     return f"postgres://{settings['USER']}{password}@{settings['HOST']}{port}/{settings['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """A real ``uvicorn api.asgi:application`` process on the test database."""
-    with django_db_blocker.unblock():
-        database_url = _database_url()
+@contextmanager
+def running_uvicorn(database_url: str) -> Iterator[str]:
+    """A real ``uvicorn api.asgi:application`` process; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "api.settings"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
+    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen([*command, *options], cwd=ROOT, env=env)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -122,3 +108,12 @@ def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[st
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """uvicorn on the test database, for the whole session."""
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    with running_uvicorn(database_url) as base_url:
+        yield base_url

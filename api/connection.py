@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import strawberry
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, Subquery
 from strawberry import relay
 from strawberry.relay import NodeType
 
@@ -52,20 +52,35 @@ class Connection(relay.Connection[NodeType]):
 
 
 async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -> Connection[Any]:
-    """One page of ``queryset`` in ``keyset`` order.
+    """One page of ``queryset`` in ``keyset`` order, in one query.
 
-    Costs one query for the rows, plus one ``EXISTS`` per cursor given, so that
-    ``hasPreviousPage``/``hasNextPage`` are exact in both directions.
+    The page reads one row more than asked, to know whether more follow; and for
+    each cursor given, the row at or beyond that cursor rides along as an
+    uncorrelated subquery (computed once), so ``hasPreviousPage`` and
+    ``hasNextPage`` are exact in both directions without another round trip.
     """
     size, from_end = page.size()
     after = keyset.decode(page.after) if page.after is not None else None
     before = keyset.decode(page.before) if page.before is not None else None
 
+    # The first row on the far side of a cursor, ordered away from it: one step
+    # of an index scan. A bare EXISTS may be planned as a sequential scan that
+    # wades through every row on the near side first.
+    def first_beyond(position: tuple[Any, ...], *, reverse: bool) -> QuerySet[Any]:
+        probe = queryset.filter(keyset.beyond(position, reverse=reverse, inclusive=True))
+        return probe.order_by(*keyset.order_by(reverse=reverse)).values("pk")[:1]
+
     window = keyset.loading_fields(queryset)
+    probes: dict[str, tuple[tuple[Any, ...], bool]] = {}
     if after is not None:
         window = window.filter(keyset.beyond(after))
+        probes["_row_before_after"] = (after, True)
     if before is not None:
         window = window.filter(keyset.beyond(before, reverse=True))
+        probes["_row_from_before"] = (before, False)
+    window = window.annotate(
+        **{name: Subquery(first_beyond(at, reverse=rev)) for name, (at, rev) in probes.items()}
+    )
     window = window.order_by(*keyset.order_by(reverse=from_end))[: size + 1]
     rows: list[Model] = [row async for row in window.aiterator(chunk_size=size + 1)]
     more = len(rows) > size
@@ -73,25 +88,16 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
     if from_end:
         rows.reverse()
 
-    # Rows outside the window exist on the cursor's side when any row sits at or
-    # beyond the cursor itself. Ordered away from the cursor, the probe is one
-    # step of an index scan; a bare EXISTS may be planned as a sequential scan
-    # that wades through every row on the other side first.
-    async def exists_beyond(position: tuple[Any, ...] | None, *, reverse: bool) -> bool:
-        if position is None:
+    async def beyond(name: str) -> bool:
+        if name not in probes:
             return False
-        probe = queryset.filter(keyset.beyond(position, reverse=reverse, inclusive=True))
-        return (
-            await probe.order_by(*keyset.order_by(reverse=reverse)).values("pk").afirst()
-            is not None
-        )
+        if rows:
+            return getattr(rows[0], name) is not None
+        position, reverse = probes[name]  # an empty page carried no probe
+        return await first_beyond(position, reverse=reverse).afirst() is not None
 
-    if from_end:
-        has_previous = more or await exists_beyond(after, reverse=True)
-        has_next = await exists_beyond(before, reverse=False)
-    else:
-        has_previous = await exists_beyond(after, reverse=True)
-        has_next = more or await exists_beyond(before, reverse=False)
+    has_previous = (from_end and more) or await beyond("_row_before_after")
+    has_next = (not from_end and more) or await beyond("_row_from_before")
 
     edges = [relay.Edge(cursor=keyset.cursor_for(row), node=cast(Any, row)) for row in rows]
     return Connection(

@@ -31,12 +31,22 @@ def test_page_with_categories_is_one_query(
     assert "products_category" in sql  # joined, not one query per product
 
 
-def test_a_cursor_adds_one_exists_query_for_the_previous_page(
+def test_cursors_on_both_sides_keep_the_page_to_one_query(
     graphql: GraphQL, product_factory
 ) -> None:
     product_factory.create_batch(30)
-    cursor = graphql(WITH_CATEGORIES, {"first": 5})["data"]["products"]["pageInfo"]["endCursor"]
-    assert len(queries(graphql, WITH_CATEGORIES, first=20, after=cursor)) == 2
+    query = """query($after: String, $before: String) {
+      products(first: 5, after: $after, before: $before) {
+        edges { node { id category { name } } } pageInfo { hasNextPage hasPreviousPage } } }"""
+    cursors = [
+        e["cursor"]
+        for e in graphql("{ products(first: 30) { edges { cursor } } }")["data"]["products"][
+            "edges"
+        ]
+    ]
+    assert len(queries(graphql, query, after=cursors[3], before=cursors[20])) == 1
+    # Only an empty page has no row to carry the probes: one more query per cursor.
+    assert len(queries(graphql, query, after=cursors[3], before=cursors[4])) == 3
 
 
 def test_total_count_is_counted_only_when_selected(graphql: GraphQL, product_factory) -> None:

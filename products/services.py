@@ -11,8 +11,15 @@ from products.models import Category, Product
 @transaction.atomic
 def save_product(product: Product) -> Product:
     """Insert or update a product, raising its version when it existed."""
+    # The discount is read from the row, locked, not from the in-memory category:
+    # that may be stale, and a concurrent save_category (which holds the same
+    # lock) would otherwise be overwritten with the old value once it commits.
     product.category_discount_percent = (
-        product.category.discount_percent if product.category is not None else None
+        Category.objects.select_for_update()
+        .values_list("discount_percent", flat=True)
+        .get(pk=product.category_id)
+        if product.category_id is not None
+        else None
     )
     if product._state.adding:
         product.save()

@@ -111,3 +111,17 @@ def test_saving_a_product_raises_its_version(product_factory) -> None:
     services.save_product(product)
     assert product.version == 2
     assert _reload(product).version == 2
+
+
+def test_a_stale_category_object_does_not_bring_back_an_old_discount(
+    product_factory, category_factory
+) -> None:
+    category = category_factory(discount_percent=D("10"))
+    product = product_factory(price=D("10.00"), category=category)
+    fresh = type(category).objects.get(pk=category.pk)
+    fresh.discount_percent = D("50")
+    services.save_category(fresh)
+
+    product.stock += 1  # product.category still says 10%
+    services.save_product(product)
+    assert _reload(product).discounted_price == D("5.00")

@@ -1,4 +1,9 @@
-"""The ASGI entry point: ``uvicorn api.asgi:application``."""
+"""The ASGI entry point: ``uvicorn api.asgi:application``.
+
+HTTP goes to Django; websockets at ``/graphql/`` (and ``/graphql``) to
+strawberry's Channels consumer, which speaks ``graphql-transport-ws`` and the
+legacy ``graphql-ws``.
+"""
 
 import os
 
@@ -10,6 +15,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings")
 # static files are served by the same process, so one command runs everything.
 django_application = ASGIStaticFilesHandler(get_asgi_application())
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
+from strawberry.channels import GraphQLWSConsumer  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_application})
+from api.schema import schema  # noqa: E402
+
+graphql_websocket = GraphQLWSConsumer.as_asgi(schema=schema)
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": URLRouter([re_path(r"^graphql/?$", graphql_websocket)]),
+    }
+)

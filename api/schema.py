@@ -1,4 +1,4 @@
-"""The schema root: every app's queries merged into one ``Query``."""
+"""The schema root: every app's queries and subscriptions merged."""
 
 from decimal import Decimal
 
@@ -9,7 +9,13 @@ from strawberry.tools import merge_types
 from api.nodes import NodeQuery
 from api.scalars import DECIMAL
 from products.graphql.queries import Query as ProductQuery
+from products.graphql.subscriptions import Subscription as ProductSubscription
 
 Query = merge_types("Query", (NodeQuery, ProductQuery))
+Subscription = merge_types("Subscription", (ProductSubscription,))
 
-schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map={Decimal: DECIMAL}))
+schema = strawberry.Schema(
+    query=Query,
+    subscription=Subscription,
+    config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+)

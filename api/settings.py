@@ -144,6 +144,14 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 # Catalog paging limits of the public contract.
 CONNECTION_DEFAULT_PAGE_SIZE = 20
 CONNECTION_MAX_PAGE_SIZE = 100
+STREAM_MAX_BATCH_SIZE = 1000
+
+# Streams read in keyset windows of up to this many rows, each on one of
+# STREAM_DB_READERS threads with a pooled connection of its own: the most
+# connections all streams together hold. Keep it below DB_POOL_MAX_SIZE so
+# that HTTP requests always find one.
+STREAM_WINDOW_SIZE = int(os.environ.get("STREAM_WINDOW_SIZE", "2000"))
+STREAM_DB_READERS = int(os.environ.get("STREAM_DB_READERS", "4"))
 
 LOGGING = {
     "version": 1,

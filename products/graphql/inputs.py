@@ -4,8 +4,11 @@ from decimal import Decimal
 from enum import Enum
 
 import strawberry
+from django.db.models import QuerySet
 
 from api.ids import pks_of_type
+from api.keyset import Keyset
+from products import selectors
 from products.models import Category, Product
 from products.selectors import DecimalRange as DecimalRangeCriteria
 from products.selectors import ProductCriteria, ProductOrderField
@@ -63,3 +66,16 @@ class ProductFilter:
 class ProductOrder:
     field: ProductOrderField = ProductOrderField.CREATED_AT
     direction: OrderDirection = OrderDirection.ASC
+
+    def to_keyset(self) -> Keyset:
+        return selectors.product_keyset(
+            self.field, descending=self.direction is OrderDirection.DESC
+        )
+
+
+def matching_products(
+    filter: ProductFilter | None, order_by: ProductOrder | None
+) -> tuple[QuerySet[Product], Keyset]:
+    """The products a connection or a stream reads, and their order."""
+    criteria = filter.to_criteria() if filter else ProductCriteria()
+    return selectors.filter_products(criteria), (order_by or ProductOrder()).to_keyset()

@@ -11,8 +11,8 @@ from strawberry_django.optimizer import optimize
 
 from api.connection import Connection, PageRequest, paginate
 from api.nodes import ModelNode
-from products import models, selectors
-from products.graphql.inputs import OrderDirection, ProductFilter, ProductOrder
+from products import models
+from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
 
 
 @strawberry_django.type(models.Product, name="Product")
@@ -47,14 +47,9 @@ async def resolve_products(
     filter: ProductFilter | None = None,
     order_by: ProductOrder | None = None,
 ) -> Connection[Product]:
-    criteria = filter.to_criteria() if filter else selectors.ProductCriteria()
-    products = selectors.filter_products(criteria)
+    products, keyset = matching_products(filter, order_by)
     if root is not None:
         products = products.filter(category=root)
-    order = order_by or ProductOrder()
-    keyset = selectors.product_keyset(
-        order.field, descending=order.direction is OrderDirection.DESC
-    )
     page = PageRequest(first=first, after=after, last=last, before=before)
     return await paginate(optimize(products, info), keyset, page)
 

@@ -1,0 +1,82 @@
+"""Reading a whole keyset order in bounded windows, for streams and exports.
+
+Each window is one ``aiterator()`` query, ``(f, id) > (last f, last id)
+ORDER BY f, id LIMIT n``, read on a borrowed reader thread. Between windows
+nothing is held: no connection, no server-side cursor, no transaction. So a
+reader behind a transaction-pooling proxy works, a slow consumer holds
+nothing but the rows it was given, and the first window arrives after one
+index range scan rather than after PostgreSQL has materialized a ``WITH HOLD``
+cursor over the whole result.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from api.keyset import Keyset
+from api.readers import readers
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: list[Any]
+    last: bool  # no row follows this batch
+
+
+async def read_windows(
+    queryset: QuerySet[Any],
+    keyset: Keyset,
+    *,
+    after: Sequence[Any] | None = None,
+    first_size: int,
+    max_size: int,
+) -> AsyncIterator[Batch]:
+    """Every row of ``queryset`` beyond ``after`` in ``keyset`` order.
+
+    The first window holds ``first_size`` rows, so the first of them leave
+    early; later windows double up to ``max_size``. Each reads one row more
+    than it yields, to know whether it is the last; an empty result is one
+    empty window.
+    """
+    queryset = keyset.loading_fields(queryset).order_by(*keyset.order_by())
+    size = first_size
+    position = after
+    while True:
+        window = queryset if position is None else queryset.filter(keyset.beyond(position))
+        window = window[: size + 1]
+        async with readers.borrow():
+            # One chunk more than the rows, so aiterator needs a single fetch.
+            rows = [row async for row in window.aiterator(chunk_size=size + 2)]
+        more = len(rows) > size
+        del rows[size:]
+        yield Batch(rows, last=not more)
+        if not more:
+            return
+        position = keyset.position_of(rows[-1])
+        if size * 2 <= max_size:
+            size *= 2
+
+
+async def read_batches(
+    queryset: QuerySet[Any],
+    keyset: Keyset,
+    *,
+    after: Sequence[Any] | None = None,
+    batch_size: int,
+) -> AsyncIterator[Batch]:
+    """The rows of ``read_windows`` in batches of ``batch_size``: only the
+    last may be shorter, and only an empty result gives an empty batch."""
+    max_window = max(batch_size, settings.STREAM_WINDOW_SIZE)
+    windows = read_windows(
+        queryset, keyset, after=after, first_size=batch_size, max_size=max_window
+    )
+    async for window in windows:
+        if not window.rows:
+            yield window
+        # Windows are whole multiples of the batch size: batches never straddle them.
+        for start in range(0, len(window.rows), batch_size):
+            end = start + batch_size
+            yield Batch(window.rows[start:end], last=window.last and end >= len(window.rows))

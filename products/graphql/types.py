@@ -3,6 +3,7 @@ readers in products.selectors; the pages are cut by api.connection."""
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 import strawberry_django
@@ -10,29 +11,32 @@ from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
 from api.connection import Connection, PageRequest, paginate
+from api.fields import ColumnField
 from api.nodes import ModelNode
 from products import models
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
 
 
-@strawberry_django.type(models.Product, name="Product")
+def column(**options: Any) -> Any:
+    return strawberry_django.field(field_cls=ColumnField, **options)
+
+
+@strawberry_django.type(models.Product, name="Product", field_cls=ColumnField)
 class Product(ModelNode):
     sku: str
     name: str
     description: str
     category: "Category | None"
-    price: Decimal = strawberry_django.field(description="List price.")
-    discount_percent: Decimal = strawberry_django.field(
+    price: Decimal = column(description="List price.")
+    discount_percent: Decimal = column(
         field_name="effective_discount_percent",
         description="Effective: the product's own if set, else its category's, else 0.00.",
     )
-    discounted_price: Decimal = strawberry_django.field(
+    discounted_price: Decimal = column(
         description="price × (100 − discountPercent) / 100, rounded half-up to cents."
     )
     stock: int
-    version: int = strawberry_django.field(
-        description="+1 on every committed change; clients dedupe by it."
-    )
+    version: int = column(description="+1 on every committed change; clients dedupe by it.")
     created_at: datetime
     updated_at: datetime
 
@@ -54,7 +58,7 @@ async def resolve_products(
     return await paginate(optimize(products, info), keyset, page)
 
 
-@strawberry_django.type(models.Category, name="Category")
+@strawberry_django.type(models.Category, name="Category", field_cls=ColumnField)
 class Category(ModelNode):
     name: str
     slug: str

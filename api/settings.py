@@ -94,6 +94,8 @@ def database_config(url: str) -> dict[str, object]:
             "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
             "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+            # Seconds before connections above min_size that sat unused close.
+            "max_idle": float(os.environ.get("DB_POOL_MAX_IDLE", "600")),
         }
         # Every read is a bounded keyset window, so server-side cursors buy
         # nothing and would break behind a transaction-pooling proxy.

@@ -9,6 +9,7 @@ index range scan rather than after PostgreSQL has materialized a ``WITH HOLD``
 cursor over the whole result.
 """
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from django.db.models import QuerySet
 
 from api.keyset import Keyset
 from api.readers import readers
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ async def read_windows(
             # One chunk more than the rows, so aiterator needs a single fetch.
             rows = [row async for row in window.aiterator(chunk_size=size + 2)]
         more = len(rows) > size
+        logger.debug("read a window of %d rows of %s", len(rows), queryset.model.__name__)
         del rows[size:]
         yield Batch(rows, last=not more)
         if not more:

@@ -75,7 +75,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _database_url() -> str:
+def served_database_url() -> str:
+    """The test database as a ``DATABASE_URL``, for the servers the tests start."""
     settings = connection.settings_dict
     if settings["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{settings['NAME']}"
@@ -85,13 +86,26 @@ def _database_url() -> str:
 
 
 @contextmanager
-def running_uvicorn(database_url: str) -> Iterator[str]:
-    """A real ``uvicorn api.asgi:application`` process; yields its base URL."""
+def running_uvicorn(
+    database_url: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """A real ``uvicorn api.asgi:application`` process; yields its base URL.
+
+    ``env`` adds settings; ``log``, if given, receives the server's output.
+    """
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "api.settings"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "api.settings",
+        **(env or {}),
+    }
     command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen([*command, *options], cwd=ROOT, env=env)
+    output = open(log, "w") if log else None  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [*command, *options], cwd=ROOT, env=environment, stdout=output, stderr=output
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -108,12 +122,14 @@ def running_uvicorn(database_url: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if output:
+            output.close()
 
 
 @pytest.fixture(scope="session")
 def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """uvicorn on the test database, for the whole session."""
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = served_database_url()
     with running_uvicorn(database_url) as base_url:
         yield base_url

@@ -8,22 +8,56 @@ import strawberry
 from django.db import models
 from strawberry import relay
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
+from strawberry.types.field import StrawberryField
 from strawberry_django.optimizer import optimize
 from strawberry_django.utils.typing import get_django_definition
 
 from api.ids import decode_global_id, parse_pk
 
+_RELAY_ID_RESOLVER = next(
+    field.base_resolver
+    for field in get_object_definition(relay.Node, strict=True).fields
+    if field.python_name == "_id"
+)
+
+
+class GlobalIDField(StrawberryField):
+    """``id`` of a model's node, ``base64("<Model>:<pk>")``, made without the
+    resolver machinery (an ``Info``, argument parsing) that relay's own ``id``
+    resolver goes through: a quarter of a streamed product's cost. The type is
+    named after its model (a test holds every node type to that)."""
+
+    @property
+    def is_basic_field(self) -> bool:
+        return True
+
+    def get_result(
+        self, source: Any, info: Info | None, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
+        return relay.to_base64(source._meta.object_name, source.pk)
+
 
 class ModelNode(relay.Node):
-    """A Node whose ID is its model's primary key.
+    """A Node whose ID is its model's primary key."""
 
-    Naming the attribute once spares strawberry a scan of the type's
-    annotations (raising and catching an error) for every node it resolves:
-    about a quarter of a page's time.
-    """
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each type gets its own field, declared before strawberry reads the class.
+        cls.__annotations__["_id"] = relay.GlobalID
+        cls._id = GlobalIDField(  # type: ignore[method-assign]
+            python_name="_id",
+            graphql_name="id",
+            description="The Globally Unique ID of this object",
+            # relay's resolver stays declared: strawberry-django's optimizer
+            # knows from it that the field needs the primary key.
+            base_resolver=_RELAY_ID_RESOLVER,
+        )
 
     @classmethod
     def resolve_id_attr(cls) -> str:
+        # Named once, this spares strawberry a scan of the type's annotations
+        # (raising and catching an error) for every node it resolves.
         return "pk"
 
 

@@ -3,7 +3,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from products.factories import CategoryFactory, ProductFactory
+from tests.rates_server import RatesServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,10 +86,16 @@ def _database_url() -> str:
 
 
 @contextmanager
-def running_uvicorn(database_url: str) -> Iterator[str]:
-    """A real ``uvicorn api.asgi:application`` process; yields its base URL."""
+def running_uvicorn(database_url: str, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A real ``uvicorn api.asgi:application`` process, configured by the
+    environment variables ``settings`` as well; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "api.settings"}
+    env = {
+        **os.environ,
+        **(settings or {}),
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "api.settings",
+    }
     command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen([*command, *options], cwd=ROOT, env=env)
@@ -111,9 +118,22 @@ def running_uvicorn(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """uvicorn on the test database, for the whole session."""
+def test_database_url(django_db_setup: None, django_db_blocker: Any) -> str:
     with django_db_blocker.unblock():
-        database_url = _database_url()
-    with running_uvicorn(database_url) as base_url:
+        return _database_url()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(test_database_url: str) -> Iterator[str]:
+    """uvicorn on the test database, for the whole session."""
+    with running_uvicorn(test_database_url) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def rates_server(settings: Any) -> Iterator[RatesServer]:
+    """A real exchange-rates service on loopback, which the settings point at."""
+    with RatesServer().running() as server:
+        settings.EXCHANGE_RATES_URL = server.url
+        settings.EXCHANGE_RATES_TIMEOUT = 0.5
+        yield server

@@ -10,12 +10,24 @@ from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
 from api.connection import Connection, PageRequest, paginate
+from api.errors import CurrencyUnavailable
 from api.nodes import ModelNode
-from products import models
+from api.scope import scoped
+from products import models, pricing
+from products.exchange_rates import RatesLoader, RatesUnavailable, currency_code
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
 
 
-@strawberry_django.type(models.Product, name="Product")
+@strawberry.type(description='An amount of money: {"amount": "17.41", "currency": "EUR"}.')
+class Money:
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+# discounted_price is always loaded: priceIn converts it, and the optimizer
+# drops a field's own hints when the field is selected under several aliases
+# (priceIn in two currencies).
+@strawberry_django.type(models.Product, name="Product", only=["discounted_price"])
 class Product(ModelNode):
     sku: str
     name: str
@@ -35,6 +47,18 @@ class Product(ModelNode):
     )
     created_at: datetime
     updated_at: datetime
+
+    @strawberry_django.field(
+        description="The discounted price in `currency` (ISO 4217), at the exchange-rates "
+        "service's rate, rounded half-up to cents.",
+    )
+    async def price_in(self, info: Info, currency: str) -> Money | None:
+        try:
+            code = currency_code(currency)
+            rate = await scoped(info, RatesLoader).rate(code)
+        except RatesUnavailable as error:
+            raise CurrencyUnavailable(str(error)) from None
+        return Money(amount=pricing.converted_price(self.discounted_price, rate), currency=code)
 
 
 async def resolve_products(

@@ -86,9 +86,12 @@ def _database_url() -> str:
 
 
 @contextmanager
-def running_uvicorn(database_url: str, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+def running_uvicorn(
+    database_url: str, settings: Mapping[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
     """A real ``uvicorn api.asgi:application`` process, configured by the
-    environment variables ``settings`` as well; yields its base URL."""
+    environment variables ``settings`` as well, its output going to ``log``
+    if given; yields its base URL."""
     port = _free_port()
     env = {
         **os.environ,
@@ -98,7 +101,14 @@ def running_uvicorn(database_url: str, settings: Mapping[str, str] | None = None
     }
     command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen([*command, *options], cwd=ROOT, env=env)
+    output = log.open("wb") if log else None
+    process = subprocess.Popen(
+        [*command, *options],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if log else None,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -115,6 +125,8 @@ def running_uvicorn(database_url: str, settings: Mapping[str, str] | None = None
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if output:
+            output.close()
 
 
 @pytest.fixture(scope="session")

@@ -57,17 +57,20 @@ class Command(BaseCommand):
                 partial.open("wb") as out,
                 tqdm(total=total, unit="products", disable=no_progress) as progress,
             ):
-                asyncio.run(self._write(export, ExportFormat(format), out, progress))
+                written = asyncio.run(self._write(export, ExportFormat(format), out, progress))
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         os.replace(partial, output)
-        self.stdout.write(f"Wrote {progress.n} products to {output}.")
+        self.stdout.write(f"Wrote {written} products to {output}.")
 
     @staticmethod
     async def _write(
         export: ExportRequest, format: ExportFormat, out: BinaryIO, progress: "tqdm[Any]"
-    ) -> None:
+    ) -> int:
+        written = 0
         async for chunk in export_chunks(export, format):
             out.write(chunk.data)
             progress.update(chunk.rows)
+            written += chunk.rows
+        return written

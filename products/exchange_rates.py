@@ -99,9 +99,7 @@ async def fetch_rates(url: str, base: str, time_limit: float) -> Rates:
     except httpx.HTTPError as error:
         raise RatesUnavailable(f"The exchange-rates service cannot be reached: {error}") from None
     if response.status_code != httpx.codes.OK:
-        raise RatesUnavailable(
-            f"The exchange-rates service answered HTTP {response.status_code}."
-        ) from None
+        raise RatesUnavailable(f"The exchange-rates service answered HTTP {response.status_code}.")
     return parse_rates(response.content, base)
 
 

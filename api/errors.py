@@ -16,3 +16,7 @@ class InvalidCursor(ClientError):
 
 class InvalidGlobalID(ClientError):
     code = "INVALID_ID"
+
+
+class CurrencyUnavailable(ClientError):
+    code = "CURRENCY_UNAVAILABLE"

@@ -155,6 +155,13 @@ STREAM_MAX_BATCH_SIZE = 1000
 STREAM_WINDOW_SIZE = int(os.environ.get("STREAM_WINDOW_SIZE", "2000"))
 STREAM_DB_READERS = int(os.environ.get("STREAM_DB_READERS", "4"))
 
+# Prices are stored in CATALOG_CURRENCY; priceIn converts them with the rates
+# of an exchange-rates service answering like Frankfurter (unset: none).
+CATALOG_CURRENCY = os.environ.get("CATALOG_CURRENCY", "USD").strip().upper()
+EXCHANGE_RATES_URL = os.environ.get("EXCHANGE_RATES_URL", "").strip()
+EXCHANGE_RATES_TTL = float(os.environ.get("EXCHANGE_RATES_TTL", "3600"))
+EXCHANGE_RATES_TIMEOUT = float(os.environ.get("EXCHANGE_RATES_TIMEOUT", "2"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,6 +5,8 @@ from strawberry.django.views import AsyncGraphQLView
 
 from api.health import healthz, readyz
 from api.schema import schema
+from products.export import ExportFormat
+from products.views import export_products
 
 # Queries carry no credentials; CSRF matters once cookie sessions can write.
 graphql_view = csrf_exempt(AsyncGraphQLView.as_view(schema=schema))
@@ -12,6 +14,13 @@ graphql_view = csrf_exempt(AsyncGraphQLView.as_view(schema=schema))
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     path("graphql", graphql_view),
+    path("export/products.csv", export_products, {"format": ExportFormat.CSV}, name="export-csv"),
+    path(
+        "export/products.ndjson",
+        export_products,
+        {"format": ExportFormat.NDJSON},
+        name="export-ndjson",
+    ),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -10,7 +10,7 @@ cursor over the whole result.
 """
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +36,17 @@ async def read_windows(
     after: Sequence[Any] | None = None,
     first_size: int,
     max_size: int,
+    position_of: Callable[[Any], Sequence[Any]] | None = None,
 ) -> AsyncIterator[Batch]:
     """Every row of ``queryset`` beyond ``after`` in ``keyset`` order.
 
     The first window holds ``first_size`` rows, so the first of them leave
     early; later windows double up to ``max_size``. Each reads one row more
     than it yields, to know whether it is the last; an empty result is one
-    empty window.
+    empty window. ``position_of`` reads a row's values in the keyset, for
+    rows that do not hold them under the fields' names.
     """
+    position_of = position_of or keyset.position_of
     queryset = keyset.loading_fields(queryset).order_by(*keyset.order_by())
     size = first_size
     position = after
@@ -59,7 +62,7 @@ async def read_windows(
         yield Batch(rows, last=not more)
         if not more:
             return
-        position = keyset.position_of(rows[-1])
+        position = position_of(rows[-1])
         if size * 2 <= max_size:
             size *= 2
 

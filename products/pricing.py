@@ -85,3 +85,9 @@ class DiscountedPriceSQL(Func):
 
 def discounted_price_sql() -> DiscountedPriceSQL:
     return DiscountedPriceSQL(F("price"), effective_discount_sql())
+
+
+def converted_price(amount: Decimal, rate: Decimal) -> Decimal:
+    """``amount`` at ``rate`` (units of the other currency per unit of ours),
+    rounded half-up to cents like every price the API shows."""
+    return (amount * rate).quantize(CENT, ROUND_HALF_UP)

@@ -3,8 +3,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,11 @@ import httpx
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from products.factories import CategoryFactory, ProductFactory
+from products.models import Product
+from tests.rates_server import RatesServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +64,24 @@ def graphql(client: Client) -> GraphQL:
     return run
 
 
+def catalog_with_ties(count: int) -> list[Product]:
+    """``count`` products with ties in every ordering field, so the primary key
+    decides: half of them in a category with a discount, some with their own."""
+    sale = CategoryFactory(discount_percent=Decimal("10"))
+    plain = CategoryFactory(discount_percent=None)
+    start = timezone.now() - timedelta(days=1)
+    for i in range(count):
+        ProductFactory(
+            name=["Lamp", "Desk", "Chair"][i % 3],
+            price=Decimal(["5.00", "9.99", "10.00", "12.50"][i % 4]),
+            category=sale if i % 2 else plain,
+            discount_percent=Decimal("0") if i % 5 == 0 else None,
+            stock=i % 4,
+            created_at=start + timedelta(minutes=i // 2),  # pairs share a timestamp
+        )
+    return list(Product.objects.select_related("category"))
+
+
 @pytest.fixture
 def product_factory(db: None) -> type[ProductFactory]:
     return ProductFactory
@@ -87,24 +110,27 @@ def served_database_url() -> str:
 
 @contextmanager
 def running_uvicorn(
-    database_url: str, env: dict[str, str] | None = None, log: Path | None = None
+    database_url: str, settings: Mapping[str, str] | None = None, log: Path | None = None
 ) -> Iterator[str]:
-    """A real ``uvicorn api.asgi:application`` process; yields its base URL.
-
-    ``env`` adds settings; ``log``, if given, receives the server's output.
-    """
+    """A real ``uvicorn api.asgi:application`` process, configured by the
+    environment variables ``settings`` as well, its output going to ``log``
+    if given; yields its base URL."""
     port = _free_port()
-    environment = {
+    env = {
         **os.environ,
+        **(settings or {}),
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "api.settings",
-        **(env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    output = open(log, "w") if log else None  # noqa: SIM115 - closed below
+    output = log.open("wb") if log else None
     process = subprocess.Popen(
-        [*command, *options], cwd=ROOT, env=environment, stdout=output, stderr=output
+        [*command, *options],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if log else None,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -127,9 +153,22 @@ def running_uvicorn(
 
 
 @pytest.fixture(scope="session")
-def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """uvicorn on the test database, for the whole session."""
+def test_database_url(django_db_setup: None, django_db_blocker: Any) -> str:
     with django_db_blocker.unblock():
-        database_url = served_database_url()
-    with running_uvicorn(database_url) as base_url:
+        return served_database_url()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(test_database_url: str) -> Iterator[str]:
+    """uvicorn on the test database, for the whole session."""
+    with running_uvicorn(test_database_url) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def rates_server(settings: Any) -> Iterator[RatesServer]:
+    """A real exchange-rates service on loopback, which the settings point at."""
+    with RatesServer().running() as server:
+        settings.EXCHANGE_RATES_URL = server.url
+        settings.EXCHANGE_RATES_TIMEOUT = 0.5
+        yield server

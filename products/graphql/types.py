@@ -11,9 +11,12 @@ from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
 from api.connection import Connection, PageRequest, paginate
+from api.errors import CurrencyUnavailable
 from api.fields import ColumnField
 from api.nodes import ModelNode
-from products import models
+from api.scope import scoped
+from products import models, pricing
+from products.exchange_rates import RatesLoader, RatesUnavailable, currency_code
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
 
 
@@ -21,7 +24,18 @@ def column(**options: Any) -> Any:
     return strawberry_django.field(field_cls=ColumnField, **options)
 
 
-@strawberry_django.type(models.Product, name="Product", field_cls=ColumnField)
+@strawberry.type(description='An amount of money: {"amount": "17.41", "currency": "EUR"}.')
+class Money:
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+# discounted_price is always loaded: priceIn converts it, and the optimizer
+# drops a field's own hints when the field is selected under several aliases
+# (priceIn in two currencies).
+@strawberry_django.type(
+    models.Product, name="Product", field_cls=ColumnField, only=["discounted_price"]
+)
 class Product(ModelNode):
     sku: str
     name: str
@@ -39,6 +53,18 @@ class Product(ModelNode):
     version: int = column(description="+1 on every committed change; clients dedupe by it.")
     created_at: datetime
     updated_at: datetime
+
+    @strawberry_django.field(
+        description="The discounted price in `currency` (ISO 4217), at the exchange-rates "
+        "service's rate, rounded half-up to cents.",
+    )
+    async def price_in(self, info: Info, currency: str) -> Money | None:
+        try:
+            code = currency_code(currency)
+            rate = await scoped(info, RatesLoader).rate(code)
+        except RatesUnavailable as error:
+            raise CurrencyUnavailable(str(error)) from None
+        return Money(amount=pricing.converted_price(self.discounted_price, rate), currency=code)
 
 
 async def resolve_products(

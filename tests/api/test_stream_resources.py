@@ -46,7 +46,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "DB_POOL_MAX_IDLE": "0.5",
         "PGAPPNAME": SERVER,
     }
-    with running_uvicorn(served_database_url(), env=env, log=log) as base_url:
+    with running_uvicorn(served_database_url(), settings=env, log=log) as base_url:
         httpx.get(f"{base_url}/readyz")  # opens the pool: its one idle connection is the baseline
         yield base_url, log
 

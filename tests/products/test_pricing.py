@@ -25,6 +25,20 @@ def test_discounted_price_rounds_half_up_to_cents(price: str, percent: str, expe
     assert pricing.discounted_price(D(price), D(percent)) == D(expected)
 
 
+@pytest.mark.parametrize(
+    ("amount", "rate", "expected"),
+    [
+        ("10.00", "0.9225", "9.23"),  # 9.225: half goes up, not to even
+        ("10.00", "0.9224999", "9.22"),
+        ("0.01", "0.4", "0.00"),
+        ("19.99", "151.5", "3028.49"),  # 3028.485
+        ("999999999.99", "1.0000001", "1000000099.99"),  # 1000000099.989999999
+    ],
+)
+def test_converted_price_rounds_half_up_to_cents(amount: str, rate: str, expected: str) -> None:
+    assert pricing.converted_price(D(amount), D(rate)) == D(expected)
+
+
 def test_effective_discount_prefers_own_then_category_then_none() -> None:
     assert pricing.effective_discount(D("5"), D("20")) == D("5")
     assert pricing.effective_discount(D("0"), D("20")) == D("0")

@@ -1,0 +1,22 @@
+"""The export endpoints: ``GET /export/products.csv`` and ``/export/products.ndjson``."""
+
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from products.export import BadExportRequest, ExportFormat, ExportRequest, export_chunks
+
+
+@require_GET
+async def export_products(request: HttpRequest, format: ExportFormat) -> HttpResponseBase:
+    try:
+        export = ExportRequest.from_params(dict(request.GET.lists()))
+    except BadExportRequest as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    # Django's ASGI handler sends each chunk as it comes, and cancels this
+    # iterator when the client disconnects: the reading stops there.
+    chunks = (chunk.data async for chunk in export_chunks(export, format))
+    response = StreamingHttpResponse(chunks, content_type=format.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{format.filename}"'
+    # Proxies such as nginx would otherwise buffer the whole download.
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,16 +1,14 @@
 """The products connection against the Relay Cursor Connections spec and the
 contract's additions, on whatever database the suite runs on."""
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from strawberry.relay import to_base64
 
 from products.models import Product
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, catalog_with_ties
 
 PAGE = """
 query Page($first: Int, $after: String, $last: Int, $before: String,
@@ -36,21 +34,8 @@ def gid(product: Product) -> str:
 
 
 @pytest.fixture
-def catalog(product_factory, category_factory) -> list[Product]:
-    """23 products with ties in every ordering field, so the primary key decides."""
-    sale = category_factory(discount_percent=Decimal("10"))
-    plain = category_factory(discount_percent=None)
-    start = timezone.now() - timedelta(days=1)
-    for i in range(23):
-        product_factory(
-            name=["Lamp", "Desk", "Chair"][i % 3],
-            price=Decimal(["5.00", "9.99", "10.00", "12.50"][i % 4]),
-            category=sale if i % 2 else plain,
-            discount_percent=Decimal("0") if i % 5 == 0 else None,
-            stock=i % 4,
-            created_at=start + timedelta(minutes=i // 2),  # pairs share a timestamp
-        )
-    return list(Product.objects.all())
+def catalog(db: None) -> list[Product]:
+    return catalog_with_ties(23)
 
 
 def page(graphql: GraphQL, **variables: Any) -> dict[str, Any]:

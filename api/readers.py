@@ -23,28 +23,26 @@ from django.db import connections
 
 class ReaderThreads:
     def __init__(self, count: int) -> None:
-        self.count = count
-        self._idle = [
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-reader-{n}")
-            for n in range(count)
-        ]
-        self._free = asyncio.Semaphore(count)
+        self._idle: asyncio.Queue[ThreadPoolExecutor] = asyncio.Queue()
+        for n in range(count):
+            self._idle.put_nowait(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-reader-{n}")
+            )
 
     @asynccontextmanager
     async def borrow(self) -> AsyncIterator[None]:
         """Runs the block's thread-sensitive calls on one reader thread."""
-        async with self._free:
-            executor = self._idle.pop()
-            try:
-                async with ThreadSensitiveContext(executor=executor):
-                    try:
-                        yield
-                    finally:
-                        # Runs after any fetch still in flight on this thread,
-                        # even when the reading task was cancelled.
-                        await sync_to_async(connections.close_all)()
-            finally:
-                self._idle.append(executor)
+        executor = await self._idle.get()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                try:
+                    yield
+                finally:
+                    # Runs after any fetch still in flight on this thread,
+                    # even when the reading task was cancelled.
+                    await sync_to_async(connections.close_all)()
+        finally:
+            self._idle.put_nowait(executor)
 
 
 readers = ReaderThreads(settings.STREAM_DB_READERS)

@@ -58,3 +58,8 @@ def _copy_category_discount(category: Category) -> int:
         version=Case(inherits, default=F("version"), output_field=PositiveIntegerField()),
         updated_at=Case(touched, default=F("updated_at"), output_field=DateTimeField()),
     )
+
+
+@transaction.atomic
+def delete_product(product: Product) -> None:
+    product.delete()

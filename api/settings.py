@@ -162,6 +162,12 @@ EXCHANGE_RATES_URL = os.environ.get("EXCHANGE_RATES_URL", "").strip()
 EXCHANGE_RATES_TTL = float(os.environ.get("EXCHANGE_RATES_TTL", "3600"))
 EXCHANGE_RATES_TIMEOUT = float(os.environ.get("EXCHANGE_RATES_TIMEOUT", "2"))
 
+# Change events reach the servers' live subscribers through Redis pub/sub when
+# REDIS_URL is set (every process and host), else only inside the process
+# that made the change. Deployments sharing one Redis keep apart by prefix.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+BROADCAST_PREFIX = os.environ.get("BROADCAST_PREFIX", "conveyor").strip()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from products import services
@@ -45,3 +46,9 @@ class ProductAdmin(admin.ModelAdmin[Product]):
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         services.save_product(obj)
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        services.delete_product(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        services.delete_products(queryset)

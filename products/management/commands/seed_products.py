@@ -4,11 +4,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
+from products import services
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category, Product
 
@@ -71,13 +71,9 @@ class Command(BaseCommand):
                 for offset, product in enumerate(batch, start=made):
                     category = random.choice(all_categories) if all_categories else None
                     product.category = category
-                    product.category_discount_percent = (
-                        category.discount_percent if category else None
-                    )
                     product.discount_percent = discount()
                     product.created_at = start + timedelta(seconds=offset)
-                with transaction.atomic():
-                    Product.objects.bulk_create(batch)
+                services.add_products(batch)
                 made += len(batch)
                 progress.update(len(batch))
         self.stdout.write(f"Added {count} products; the catalog has {Product.objects.count()}.")

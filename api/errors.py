@@ -20,3 +20,9 @@ class InvalidGlobalID(ClientError):
 
 class CurrencyUnavailable(ClientError):
     code = "CURRENCY_UNAVAILABLE"
+
+
+class LiveUnavailable(ClientError):
+    """Live changes may have been missed; the client subscribes again."""
+
+    code = "LIVE_UPDATES_INTERRUPTED"

@@ -34,3 +34,7 @@ def pks_of_type(global_ids: Iterable[str], type_name: str, model: type[models.Mo
         if kind == type_name:
             pks.append(parse_pk(model, node_id, global_id))
     return pks
+
+
+def global_id(model: type[models.Model], pk: Any) -> str:
+    return relay.to_base64(str(model._meta.object_name), pk)

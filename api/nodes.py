@@ -13,7 +13,7 @@ from strawberry.types.field import StrawberryField
 from strawberry_django.optimizer import optimize
 from strawberry_django.utils.typing import get_django_definition
 
-from api.ids import decode_global_id, parse_pk
+from api.ids import decode_global_id, global_id, parse_pk
 
 _RELAY_ID_RESOLVER = next(
     field.base_resolver
@@ -35,7 +35,7 @@ class GlobalIDField(StrawberryField):
     def get_result(
         self, source: Any, info: Info | None, args: list[Any], kwargs: dict[str, Any]
     ) -> Any:
-        return relay.to_base64(source._meta.object_name, source.pk)
+        return global_id(type(source), source.pk)
 
 
 class ModelNode(relay.Node):
@@ -72,18 +72,18 @@ def _model_of(info: Info, type_name: str) -> type[models.Model] | None:
 
 async def load_nodes(info: Info, global_ids: list[strawberry.ID]) -> list[Any]:
     wanted: dict[type[models.Model], dict[str, Any]] = defaultdict(dict)
-    for global_id in global_ids:
-        type_name, node_id = decode_global_id(global_id)
+    for requested in global_ids:
+        type_name, node_id = decode_global_id(requested)
         model = _model_of(info, type_name)
         if model is not None:
-            wanted[model][global_id] = parse_pk(model, node_id, global_id)
+            wanted[model][requested] = parse_pk(model, node_id, requested)
 
     found: dict[str, Any] = {}
     for model, pks in wanted.items():
         rows = optimize(model._default_manager.filter(pk__in=pks.values()), info)
         by_pk = {row.pk: row async for row in rows.aiterator()}
         found.update({gid: by_pk.get(pk) for gid, pk in pks.items()})
-    return [found.get(global_id) for global_id in global_ids]
+    return [found.get(requested) for requested in global_ids]
 
 
 @strawberry.type

@@ -25,6 +25,9 @@ class DecimalRange:
             q &= Q(**{f"{field}__lte": self.lte})
         return q
 
+    def contains(self, value: Decimal) -> bool:
+        return (self.gte is None or value >= self.gte) and (self.lte is None or value <= self.lte)
+
 
 @dataclass(frozen=True)
 class ProductCriteria:
@@ -37,6 +40,24 @@ class ProductCriteria:
     discounted_price: DecimalRange | None = None
     on_sale: bool | None = None
     in_stock: bool | None = None
+
+    def matches(self, product: Product) -> bool:
+        """What ``filter_products`` selects, decided for one loaded product: live
+        subscribers test each changed product without a query of their own.
+        The two are held equal by tests."""
+        search = self.search.lower() if self.search else None
+        return (
+            (self.ids is None or product.pk in self.ids)
+            and (not search or search in product.name.lower() or search in product.sku.lower())
+            and (self.category_ids is None or product.category_id in self.category_ids)
+            and (self.price is None or self.price.contains(product.price))
+            and (
+                self.discounted_price is None
+                or self.discounted_price.contains(product.discounted_price)
+            )
+            and (self.on_sale is None or self.on_sale == (product.effective_discount_percent > 0))
+            and (self.in_stock is None or self.in_stock == (product.stock > 0))
+        )
 
 
 class ProductOrderField(Enum):
@@ -85,3 +106,9 @@ def filter_products(
 
 def categories() -> QuerySet[Category]:
     return Category.objects.all()
+
+
+def products_by_id(ids: Collection[int]) -> QuerySet[Product]:
+    """Whole rows with their category: what a live change shows, whatever the
+    subscriber selects."""
+    return Product.objects.filter(pk__in=ids).select_related("category")

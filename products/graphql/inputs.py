@@ -48,12 +48,12 @@ class ProductFilter:
 
     def to_criteria(self) -> ProductCriteria:
         return ProductCriteria(
-            ids=None if self.ids is None else pks_of_type(self.ids, "Product", Product),
+            ids=None if self.ids is None else frozenset(pks_of_type(self.ids, "Product", Product)),
             search=self.search,
             category_ids=(
                 None
                 if self.categories is None
-                else pks_of_type(self.categories, "Category", Category)
+                else frozenset(pks_of_type(self.categories, "Category", Category))
             ),
             price=self.price.to_criteria() if self.price else None,
             discounted_price=self.discounted_price.to_criteria() if self.discounted_price else None,

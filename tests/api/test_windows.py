@@ -1,10 +1,7 @@
 """Reading a keyset order in windows, in process: window sizes, batches, and
 the queries they cost, counted on every thread."""
 
-from typing import Any
-
 import pytest
-from django.db.backends.utils import CursorWrapper
 
 from api.schema import schema
 from api.windows import read_batches, read_windows
@@ -14,20 +11,6 @@ from products.selectors import ProductOrderField, product_keyset
 pytestmark = pytest.mark.django_db(transaction=True)
 
 KEYSET = product_keyset(ProductOrderField.PRICE)
-
-
-@pytest.fixture
-def queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SQL run on any thread, reader threads included."""
-    executed: list[str] = []
-    execute = CursorWrapper.execute
-
-    def counting(self: CursorWrapper, sql: str, params: Any = None) -> Any:
-        executed.append(sql)
-        return execute(self, sql, params)
-
-    monkeypatch.setattr(CursorWrapper, "execute", counting)
-    return executed
 
 
 @pytest.fixture

@@ -1,0 +1,154 @@
+"""Live changes of products, for the LIVE phase of ``productStream``.
+
+Each server process listens once to the change events (products.events) and
+keeps a ``Feed`` per live subscriber. For every group of events that arrived
+together it reads the changed rows once, in one query per
+``CHANGES_PER_MESSAGE`` ids, whatever the number of subscribers; each feed
+then takes the rows that match its filter, and the ids of the others as
+removed. A feed coalesces by id, so a burst of changes waits as at most one
+entry per product, and a subscriber that is still sending its snapshot misses
+nothing: its feed was listening before the snapshot's first read.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from itertools import islice
+
+from api.broadcast import Inbox, broadcast
+from api.readers import readers
+from products import events, selectors
+from products.models import Product
+from products.selectors import ProductCriteria
+
+logger = logging.getLogger(__name__)
+
+# Events read together at most; more wait for the next group.
+MESSAGES_PER_GROUP = 50
+
+
+class LiveUpdatesLost(Exception):
+    """Changes may have been missed (the broadcast or the database failed):
+    the subscriber has to start over from a snapshot."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a subscriber has to be told: products to show, ids to drop."""
+
+    products: list[Product]
+    removed_ids: list[int]
+
+
+class Feed:
+    """The changes waiting for one live subscriber."""
+
+    def __init__(self, criteria: ProductCriteria) -> None:
+        self.criteria = criteria
+        # id → the product as last read, or None when it is gone from the view.
+        self._pending: dict[int, Product | None] = {}
+        self._arrived = asyncio.Event()
+        self._lost: LiveUpdatesLost | None = None
+
+    def offer(self, ids: list[int], rows: Mapping[int, Product]) -> None:
+        for id in ids:
+            product = rows.get(id)
+            self._pending[id] = (
+                product if product is not None and self.criteria.matches(product) else None
+            )
+        self._arrived.set()
+
+    def lose(self, error: LiveUpdatesLost) -> None:
+        self._lost = error
+        self._arrived.set()
+
+    async def changes(self, limit: int) -> AsyncIterator[Changes]:
+        """Waits for changes and hands them out, at most ``limit`` at a time."""
+        while True:
+            while not self._pending:
+                if self._lost:
+                    raise self._lost
+                self._arrived.clear()
+                await self._arrived.wait()
+            ids = list(islice(self._pending, limit))
+            taken = [(id, self._pending.pop(id)) for id in ids]
+            yield Changes(
+                products=[product for _, product in taken if product is not None],
+                removed_ids=[id for id, product in taken if product is None],
+            )
+
+
+class LiveProducts:
+    """This process's listener, shared by all its feeds."""
+
+    def __init__(self) -> None:
+        self._feeds: set[Feed] = set()
+        self._users = 0  # feeds, and callers waiting for one
+        self._listening: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+
+    @asynccontextmanager
+    async def feed(self, criteria: ProductCriteria) -> AsyncIterator[Feed]:
+        """A feed that receives every change committed from now on."""
+        self._users += 1
+        try:
+            await self._listen()
+            feed = Feed(criteria)
+            self._feeds.add(feed)
+            try:
+                yield feed
+            finally:
+                self._feeds.discard(feed)
+        finally:
+            self._users -= 1
+            if not self._users and self._listening:
+                # Nobody left to tell: stop listening (and reading) until someone is.
+                self._listening.cancel()
+                self._listening = None
+
+    async def _listen(self) -> None:
+        if self._listening is None or self._listening.done():
+            self._ready = asyncio.get_running_loop().create_future()
+            self._listening = asyncio.create_task(self._dispatch(self._ready))
+        assert self._ready is not None
+        await asyncio.shield(self._ready)
+
+    async def _dispatch(self, ready: asyncio.Future[None]) -> None:
+        try:
+            async with broadcast().listen(events.channel()) as inbox:
+                ready.set_result(None)
+                while True:
+                    await self._dispatch_group(inbox)
+        except Exception as error:
+            logger.error("live updates lost: %r", error)
+            lost = LiveUpdatesLost(f"Live updates were interrupted ({error}); subscribe again.")
+            if not ready.done():
+                ready.set_exception(lost)
+            for feed in self._feeds:
+                feed.lose(lost)
+
+    async def _dispatch_group(self, inbox: Inbox) -> None:
+        messages = [await inbox.get(), *inbox.drain(MESSAGES_PER_GROUP - 1)]
+        # dict: each id once, in the order of its first change.
+        ids = list(dict.fromkeys(c.id for m in messages for c in events.decode(m)))
+        if not self._feeds:
+            return
+        rows = await read_products(ids)
+        for feed in list(self._feeds):
+            feed.offer(ids, rows)
+
+
+async def read_products(ids: list[int]) -> dict[int, Product]:
+    """The rows of ``ids`` that still exist, as they are now."""
+    rows: dict[int, Product] = {}
+    for start in range(0, len(ids), events.CHANGES_PER_MESSAGE):
+        chunk = ids[start : start + events.CHANGES_PER_MESSAGE]
+        async with readers.borrow():
+            async for product in selectors.products_by_id(chunk):
+                rows[product.pk] = product
+    return rows
+
+
+live_products = LiveProducts()

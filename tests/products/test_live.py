@@ -1,0 +1,110 @@
+"""products.live in process: one read per group of changes for all feeds,
+coalescing, filters decided like the database decides them, and a lost
+broadcast connection ending the feeds."""
+
+import asyncio
+from contextlib import AsyncExitStack
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections, transaction
+
+from products import services
+from products.factories import ProductFactory
+from products.live import LiveProducts, LiveUpdatesLost
+from products.models import Product
+from products.selectors import DecimalRange, ProductCriteria, filter_products
+from tests.conftest import catalog_with_ties, kill_redis_listeners
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_writer_connections():
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+def test_a_feed_decides_a_filter_as_the_database_does(db):
+    catalog = catalog_with_ties(40)
+    some = frozenset(p.pk for p in catalog[::3])
+    assert catalog[0].category_id is not None
+    category = frozenset({catalog[0].category_id})
+    for criteria in [
+        ProductCriteria(),
+        ProductCriteria(ids=some),
+        ProductCriteria(ids=frozenset()),
+        ProductCriteria(search="LAM"),
+        ProductCriteria(search=catalog[5].sku[-3:]),
+        ProductCriteria(category_ids=category),
+        ProductCriteria(price=DecimalRange(gte=Decimal("9.99"), lte=Decimal("10.00"))),
+        ProductCriteria(discounted_price=DecimalRange(lte=Decimal("9.00"))),
+        ProductCriteria(discounted_price=DecimalRange(gte=Decimal("9.00"))),
+        ProductCriteria(on_sale=True),
+        ProductCriteria(on_sale=False),
+        ProductCriteria(in_stock=True),
+        ProductCriteria(in_stock=False),
+        ProductCriteria(on_sale=True, in_stock=True, search="desk", category_ids=category),
+    ]:
+        selected = set(filter_products(criteria).values_list("pk", flat=True))
+        assert {p.pk for p in catalog if criteria.matches(p)} == selected, criteria
+
+
+@sync_to_async
+def save(product_id: int, times: int = 1) -> None:
+    with transaction.atomic():
+        for _ in range(times):
+            services.save_product(Product.objects.get(pk=product_id))
+
+
+async def test_a_change_is_read_once_for_every_feed(queries):
+    product = await sync_to_async(ProductFactory.create)()
+    live = LiveProducts()
+    async with AsyncExitStack() as stack:
+        feeds = [await stack.enter_async_context(live.feed(ProductCriteria())) for _ in range(200)]
+        queries.clear()
+        await save(product.pk)
+        received = [await anext(feed.changes(10)) for feed in feeds]
+
+    reads = [sql for sql in queries if "IN (" in sql and sql.lstrip().startswith("SELECT")]
+    assert len(reads) == 1, reads
+    assert all(changes.products[0] is received[0].products[0] for changes in received)
+    assert received[0].products[0].version == 2
+
+
+async def test_a_burst_of_changes_is_coalesced_into_batches_of_the_limit():
+    products = await sync_to_async(ProductFactory.create_batch)(7)
+    live = LiveProducts()
+    async with live.feed(ProductCriteria()) as feed:
+        for product in products:
+            await save(product.pk, times=3)
+        await asyncio.sleep(0.2)  # every event has arrived
+        changes = feed.changes(3)
+        batches = [await anext(changes) for _ in range(3)]
+
+    assert [len(batch.products) for batch in batches] == [3, 3, 1]
+    assert [p.pk for batch in batches for p in batch.products] == [p.pk for p in products]
+    assert {p.version for batch in batches for p in batch.products} == {4}
+
+
+async def test_changes_outside_the_filter_are_removals():
+    cheap = await sync_to_async(ProductFactory.create)(price=Decimal("5.00"))
+    dear = await sync_to_async(ProductFactory.create)(price=Decimal("500.00"))
+    live = LiveProducts()
+    async with live.feed(ProductCriteria(price=DecimalRange(lte=Decimal("10")))) as feed:
+        await save(cheap.pk)
+        await save(dear.pk)
+        await asyncio.sleep(0.2)
+        changes = await anext(feed.changes(10))
+
+    assert [p.pk for p in changes.products] == [cheap.pk]
+    assert changes.removed_ids == [dear.pk]
+
+
+async def test_a_lost_redis_subscription_ends_every_feed(redis_broadcast):
+    live = LiveProducts()
+    async with live.feed(ProductCriteria()) as feed:
+        assert kill_redis_listeners() == 1
+        with pytest.raises(LiveUpdatesLost):
+            await anext(feed.changes(10))

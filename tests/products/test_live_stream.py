@@ -1,0 +1,248 @@
+"""The LIVE phase of ``productStream`` over a real websocket to a real uvicorn,
+which receives the change events of this process's writes through the real
+Redis."""
+
+import asyncio
+import contextlib
+import random
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections, transaction
+from strawberry.relay import to_base64
+
+from products import services
+from products.factories import CategoryFactory, ProductFactory
+from products.models import Category, Product
+from tests.conftest import kill_redis_listeners
+from tests.graphql_ws import PROTOCOLS, graphql_websocket
+from tests.products.live_view import LIVE_STREAM, LiveView, live_view
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_broadcast")]
+
+
+@pytest.fixture(autouse=True)
+async def close_writer_connections():
+    """The writes run on asgiref's shared thread; its connection must not
+    outlive the test database."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+def gid(product: Product) -> str:
+    return to_base64("Product", product.pk)
+
+
+@sync_to_async
+def update(product_id: int, **changes: Any) -> Product:
+    product = Product.objects.get(pk=product_id)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    return services.save_product(product)
+
+
+@sync_to_async
+def set_category_discount(category: Category, percent: Decimal | None) -> None:
+    category.discount_percent = percent
+    services.save_category(category)
+
+
+def shown(view: LiveView, product: Product) -> dict[str, Any] | None:
+    return view.products.get(gid(product))
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_update_is_pushed_with_its_new_price_and_version(redis_uvicorn, protocol):
+    product = await sync_to_async(ProductFactory.create)(
+        price=Decimal("10.00"), discount_percent=None
+    )
+    async with live_view(redis_uvicorn, protocol) as view:
+        await update(product.pk, price=Decimal("20.00"), discount_percent=Decimal("25"))
+        await view.until(lambda v: shown(v, product)["version"] == 2)  # type: ignore[index]
+
+    (batch,) = view.live_batches
+    assert batch["sequence"] == view.batches[-2]["sequence"] + 1
+    assert batch["cursor"] is None
+    assert batch["snapshotComplete"] is True
+    assert batch["removedIds"] == []
+    assert batch["products"] == [
+        {
+            "id": gid(product),
+            "sku": product.sku,
+            "price": "20.00",
+            "discountPercent": "25.00",
+            "discountedPrice": "15.00",
+            "stock": product.stock,
+            "version": 2,
+            "category": {"id": to_base64("Category", product.category_id)},
+        }
+    ]
+
+
+async def test_created_and_deleted_products_are_pushed(redis_uvicorn):
+    deleted = await sync_to_async(ProductFactory.create)()
+    deleted_id = gid(deleted)
+    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+        assert deleted_id in view.products
+        created = await sync_to_async(services.save_product)(
+            ProductFactory.build(category=deleted.category)
+        )
+        await view.until(lambda v: shown(v, created) is not None)
+        await sync_to_async(services.delete_product)(deleted)
+        await view.until(lambda v: deleted_id not in v.products)
+
+    assert [batch["removedIds"] for batch in view.live_batches] == [[], [deleted_id]]
+
+
+async def test_products_leaving_and_entering_the_filter(redis_uvicorn):
+    on_sale = await sync_to_async(ProductFactory.create)(discount_percent=Decimal("10"))
+    async with live_view(redis_uvicorn, "graphql-ws", filter={"onSale": True}) as view:
+        assert shown(view, on_sale) is not None
+        await update(on_sale.pk, discount_percent=Decimal("0"))
+        await view.until(lambda v: shown(v, on_sale) is None)
+        await update(on_sale.pk, discount_percent=Decimal("5"))
+        await view.until(lambda v: shown(v, on_sale) is not None)
+
+    left, entered = view.live_batches
+    assert left["removedIds"] == [gid(on_sale)]
+    assert left["products"] == []
+    assert entered["products"][0]["version"] == 3
+
+
+async def test_a_category_discount_reaches_every_inheriting_product_in_batches(redis_uvicorn):
+    category = await sync_to_async(CategoryFactory.create)(discount_percent=None)
+    inheriting = await sync_to_async(ProductFactory.create_batch)(
+        250, category=category, discount_percent=None, price=Decimal("10.00")
+    )
+    own = await sync_to_async(ProductFactory.create)(
+        category=category, discount_percent=Decimal("5")
+    )
+    async with live_view(redis_uvicorn, "graphql-transport-ws", batchSize=100) as view:
+        await set_category_discount(category, Decimal("20"))
+        await view.until(lambda v: all(shown(v, p)["version"] == 2 for p in inheriting))  # type: ignore[index]
+
+    assert all(len(batch["products"]) <= 100 for batch in view.live_batches)
+    pushed = [product for batch in view.live_batches for product in batch["products"]]
+    assert {product["id"] for product in pushed} == {gid(p) for p in inheriting}
+    assert {product["discountedPrice"] for product in pushed} == {"8.00"}
+    assert shown(view, own)["version"] == 1  # type: ignore[index]
+
+
+async def test_a_rolled_back_write_sends_nothing(redis_uvicorn):
+    product = await sync_to_async(ProductFactory.create)(price=Decimal("10.00"))
+
+    class RolledBack(Exception):
+        pass
+
+    @sync_to_async
+    def update_then_roll_back() -> None:
+        with contextlib.suppress(RolledBack), transaction.atomic():
+            services.save_product(Product.objects.get(pk=product.pk))
+            raise RolledBack
+
+    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+        await update_then_roll_back()
+        await update(product.pk, price=Decimal("11.00"))
+        await view.until(lambda v: bool(v.live_batches))
+
+    (batch,) = view.live_batches
+    assert [(p["price"], p["version"]) for p in batch["products"]] == [("11.00", 2)]
+
+
+async def test_a_change_made_while_the_snapshot_is_read_is_not_missed(redis_uvicorn):
+    """The first product is changed after it was sent and before the snapshot
+    ends: only the LIVE phase can tell the client."""
+    products = await sync_to_async(ProductFactory.create_batch)(30)
+    first = min(products, key=lambda p: (p.created_at, p.pk))
+    async with graphql_websocket(redis_uvicorn, "graphql-transport-ws") as socket:
+        operation_id = await socket.subscribe(LIVE_STREAM, {"batchSize": 1})
+        view = LiveView()
+        results = socket.results(operation_id)
+        view.apply((await anext(results))["data"]["productStream"])
+        assert shown(view, first)["version"] == 1  # type: ignore[index]
+        await update(first.pk, stock=999)
+        while not view.live_batches:
+            view.apply((await anext(results))["data"]["productStream"])
+
+    assert [p["id"] for p in view.live_batches[0]["products"]] == [gid(first)]
+    assert shown(view, first)["stock"] == 999  # type: ignore[index]
+
+
+async def test_every_client_converges_to_the_database(redis_uvicorn):
+    """Hundreds of random writes while three live streams with different
+    filters run; each client's products end equal to the database's."""
+    rng = random.Random(7)
+    categories = await sync_to_async(CategoryFactory.create_batch)(3, discount_percent=None)
+    products = [
+        await sync_to_async(ProductFactory.create)(
+            category=rng.choice(categories), discount_percent=None
+        )
+        for _ in range(40)
+    ]
+    filters = [None, {"onSale": True}, {"discountedPrice": {"lte": "50.00"}, "inStock": True}]
+
+    @sync_to_async
+    def write(step: int) -> None:
+        roll = rng.random()
+        if roll < 0.05:
+            products.append(services.save_product(ProductFactory.build(category=categories[0])))
+        elif roll < 0.08 and len(products) > 20:
+            services.delete_product(products.pop(rng.randrange(len(products))))
+        elif roll < 0.12:
+            set_discount = rng.choice([None, Decimal("10"), Decimal("50")])
+            category = Category.objects.get(pk=rng.choice(categories).pk)
+            category.discount_percent = set_discount
+            services.save_category(category)
+        else:
+            product = Product.objects.get(pk=rng.choice(products).pk)
+            product.price = Decimal(rng.randrange(100, 10000)) / 100
+            product.stock = rng.randrange(3)
+            product.discount_percent = rng.choice([None, None, Decimal("0"), Decimal("30")])
+            services.save_product(product)
+
+    @sync_to_async
+    def database(filter: dict[str, Any] | None) -> dict[str, tuple[int, str]]:
+        rows = Product.objects.all()
+        if filter and "onSale" in filter:
+            rows = rows.filter(effective_discount_percent__gt=0)
+        if filter and "inStock" in filter:
+            rows = rows.filter(discounted_price__lte=Decimal("50.00"), stock__gt=0)
+        return {gid(p): (p.version, str(p.discounted_price)) for p in rows}
+
+    def converged(view: LiveView, expected: dict[str, tuple[int, str]]) -> bool:
+        held = {id: (p["version"], p["discountedPrice"]) for id, p in view.products.items()}
+        return held == expected
+
+    async with (
+        live_view(redis_uvicorn, "graphql-transport-ws", batchSize=7) as everything,
+        live_view(redis_uvicorn, "graphql-ws", filter=filters[1]) as on_sale,
+        live_view(redis_uvicorn, "graphql-transport-ws", filter=filters[2], batchSize=3) as cheap,
+    ):
+        for step in range(300):
+            await write(step)
+            if step % 50 == 0:
+                await asyncio.sleep(0.05)  # let batches go out while writes go on
+        for view, filter in zip((everything, on_sale, cheap), filters, strict=True):
+            expected = await database(filter)
+            await view.until(partial(converged, expected=expected), within=20)
+
+
+async def test_a_lost_redis_connection_ends_live_streams_with_an_error(redis_uvicorn):
+    async with graphql_websocket(redis_uvicorn, "graphql-transport-ws") as socket:
+        operation_id = await socket.subscribe(LIVE_STREAM, {})
+        results = socket.results(operation_id)
+        while not (await anext(results))["data"]["productStream"]["snapshotComplete"]:
+            pass
+        assert kill_redis_listeners() == 1
+        (error,) = (await anext(results))["errors"]
+        assert error["extensions"]["code"] == "LIVE_UPDATES_INTERRUPTED"
+        assert "subscribe again" in error["message"]
+        assert [payload async for payload in results] == []
+
+    product = await sync_to_async(ProductFactory.create)()
+    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+        await update(product.pk, stock=5)
+        await view.until(lambda v: shown(v, product)["stock"] == 5)  # type: ignore[index]

@@ -26,6 +26,8 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+REDIS_TIMEOUT = 5.0  # seconds to connect, and to publish
+
 
 class BroadcastInterrupted(Exception):
     """The listener lost its connection: messages may have been missed."""
@@ -87,7 +89,11 @@ class RedisBroadcast:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._publisher = redis.Redis.from_url(url)
+        # A write has committed by the time it publishes: a Redis that does
+        # not answer must not hold the writer for long.
+        self._publisher = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
 
     def publish(self, channel: str, message: bytes) -> None:
         self._publisher.publish(channel, message)
@@ -98,7 +104,12 @@ class RedisBroadcast:
         published from then on is received."""
         async with (
             # Named, so that an operator sees which connections are listeners.
-            redis.asyncio.Redis.from_url(self._url, client_name=f"{channel}:listener") as client,
+            redis.asyncio.Redis.from_url(
+                self._url,
+                client_name=f"{channel}:listener",
+                socket_connect_timeout=REDIS_TIMEOUT,
+                socket_keepalive=True,
+            ) as client,
             client.pubsub(ignore_subscribe_messages=False) as pubsub,
         ):
             await pubsub.subscribe(channel)

@@ -20,3 +20,7 @@ class InvalidGlobalID(ClientError):
 
 class CurrencyUnavailable(ClientError):
     code = "CURRENCY_UNAVAILABLE"
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"

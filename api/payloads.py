@@ -1,11 +1,15 @@
 """Mutation payloads: what went wrong with the input, as data the client can
 show next to the field it concerns (``UserError``), not as a GraphQL error."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import strawberry
+from asgiref.sync import sync_to_async
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from strawberry.utils.str_converters import to_camel_case
+
+T = TypeVar("T")
 
 # Django's codes that all mean "give a value".
 _REQUIRED = {"required", "blank", "null"}
@@ -47,3 +51,15 @@ def _code(code: str | None) -> str:
     if code in _REQUIRED:
         return "REQUIRED"
     return (code or "invalid").upper()
+
+
+async def run_write(
+    write: Callable[[], T], fields: Mapping[str, str] | None = None
+) -> tuple[T | None, list[UserError]]:
+    """Calls the service ``write`` off the event loop (on Django's thread for
+    the request, where it makes its transaction); a ValidationError becomes the
+    payload's errors, with the fields named as ``user_errors`` names them."""
+    try:
+        return await sync_to_async(write)(), []
+    except ValidationError as error:
+        return None, user_errors(error, fields)

@@ -9,11 +9,12 @@ from strawberry.tools import merge_types
 from accounts.graphql.mutations import Mutation as AccountMutation
 from api.nodes import NodeQuery
 from api.scalars import DECIMAL
+from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription
 
 Query = merge_types("Query", (NodeQuery, ProductQuery))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Mutation = merge_types("Mutation", (AccountMutation, ProductMutation))
 Subscription = merge_types("Subscription", (ProductSubscription,))
 
 schema = strawberry.Schema(

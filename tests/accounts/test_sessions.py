@@ -156,3 +156,12 @@ def test_logout_needs_the_csrf_token_then_ends_the_session(browser: Client, staf
 
 def test_logout_without_a_session_is_fine(browser: Client):
     assert post(browser, LOGOUT, csrf_token(browser)) == {"data": {"logout": True}}
+
+
+def test_a_staff_session_authorises_mutations_with_the_csrf_token(browser: Client, staff):
+    post(browser, LOGIN, csrf_token(browser), username=staff.username, password="correct horse")
+    csrf = str(browser.cookies["csrftoken"].value)
+    create = 'mutation { createCategory(name: "Lamps") { category { slug } errors { code } } }'
+    assert post(browser, create, csrf) == {
+        "data": {"createCategory": {"category": {"slug": "lamps"}, "errors": []}}
+    }

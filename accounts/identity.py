@@ -2,16 +2,14 @@
 
 Over HTTP the middleware has settled it (a Bearer token, else the session).
 A websocket settles it once, at ``connection_init``: the token in its payload,
-else the session cookie of the handshake — which counts only when the
-handshake comes from a trusted origin, because a browser sends cookies with a
-websocket opened by any page (there is no CSRF token to stop that).
+else the session cookie of the handshake. A browser sends that cookie with a
+websocket opened by any page, but strawberry refuses handshakes from other
+origins (cross-site websocket hijacking), so the cookie is the user's own doing.
 """
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from strawberry.types import Info
@@ -46,8 +44,6 @@ async def connection_user(scope: Mapping[str, Any], params: object) -> "_AnyUser
     authorization = _authorization(params)
     if authorization is not None:
         return await authenticate_token(bearer_token(authorization))
-    if not _trusted_origin(scope):
-        return AnonymousUser()
     user: _AnyUser = scope.get("user") or AnonymousUser()
     return user
 
@@ -58,15 +54,3 @@ def _authorization(params: object) -> str | None:
             if str(key).lower() == "authorization":
                 return str(value)
     return None
-
-
-def _trusted_origin(scope: Mapping[str, Any]) -> bool:
-    """Same origin as the host, one of CSRF_TRUSTED_ORIGINS, or no Origin at
-    all (not a browser, so no cookie was sent on anyone's behalf)."""
-    headers = {
-        name.decode("latin1").lower(): value.decode("latin1") for name, value in scope["headers"]
-    }
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    return origin in settings.CSRF_TRUSTED_ORIGINS or urlsplit(origin).netloc == headers.get("host")

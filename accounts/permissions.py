@@ -12,8 +12,8 @@ from api.errors import Forbidden
 
 class CsrfProtected(BasePermission):
     """Over HTTP, a mutation must pass Django's CSRF check unless a Bearer token
-    authenticated it. Websockets carry no ambient credentials to forge with
-    (accounts.identity trusts their cookies only from trusted origins)."""
+    authenticated it. A websocket needs none: strawberry accepts handshakes
+    from the same origin only, which is what the CSRF check makes sure of."""
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         request = http_request(info)

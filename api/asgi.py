@@ -2,7 +2,8 @@
 
 HTTP goes to Django; websockets at ``/graphql/`` (and ``/graphql``) to
 strawberry's Channels consumer, which speaks ``graphql-transport-ws`` and the
-legacy ``graphql-ws``.
+legacy ``graphql-ws``, behind Channels' session and user middleware so that
+the session cookie counts on a websocket as it does over HTTP.
 """
 
 import os
@@ -15,17 +16,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings")
 # static files are served by the same process, so one command runs everything.
 django_application = ASGIStaticFilesHandler(get_asgi_application())
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
-from strawberry.channels import GraphQLWSConsumer  # noqa: E402
 
 from api.schema import schema  # noqa: E402
+from api.websocket import GraphQLConsumer  # noqa: E402
 
-graphql_websocket = GraphQLWSConsumer.as_asgi(schema=schema)
+graphql_websocket = GraphQLConsumer.as_asgi(schema=schema)
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": URLRouter([re_path(r"^graphql/?$", graphql_websocket)]),
+        "websocket": AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", graphql_websocket)])),
     }
 )

@@ -26,3 +26,7 @@ class LiveUnavailable(ClientError):
     """Live changes may have been missed; the client subscribes again."""
 
     code = "LIVE_UPDATES_INTERRUPTED"
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"

@@ -38,3 +38,17 @@ def pks_of_type(global_ids: Iterable[str], type_name: str, model: type[models.Mo
 
 def global_id(model: type[models.Model], pk: Any) -> str:
     return relay.to_base64(str(model._meta.object_name), pk)
+
+
+def input_pk(global_id: str, model: type[models.Model], *, field: str) -> Any:
+    """The primary key of the ``model`` row an input's ID names, for input
+    validated as a whole (mutations): a ValidationError on ``field`` when the
+    ID is malformed (``invalid_id``) or names another type (``not_found``)."""
+    try:
+        type_name, node_id = decode_global_id(global_id)
+        if type_name != model.__name__:
+            message = f"{global_id!r} is not the ID of a {model.__name__}."
+            raise ValidationError({field: ValidationError(message, code="not_found")})
+        return parse_pk(model, node_id, global_id)
+    except InvalidGlobalID as error:
+        raise ValidationError({field: ValidationError(error.message, code="invalid_id")}) from None

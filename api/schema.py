@@ -1,4 +1,4 @@
-"""The schema root: every app's queries and subscriptions merged."""
+"""The schema root: every app's queries, mutations and subscriptions merged."""
 
 from decimal import Decimal
 
@@ -6,16 +6,20 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from accounts.graphql.mutations import Mutation as AccountMutation
 from api.nodes import NodeQuery
 from api.scalars import DECIMAL
+from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription
 
 Query = merge_types("Query", (NodeQuery, ProductQuery))
+Mutation = merge_types("Mutation", (AccountMutation, ProductMutation))
 Subscription = merge_types("Subscription", (ProductSubscription,))
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
 )

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "strawberry_django",
+    "accounts",
     "products",
 ]
 
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A Bearer token, when sent, authenticates the request in place of the session.
+    "accounts.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

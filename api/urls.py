@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from strawberry.django.views import AsyncGraphQLView
 
 from api.health import healthz, readyz
 from api.schema import schema
+from api.views import GraphQLView
 from products.export import ExportFormat
 from products.views import export_products
 
-# Queries carry no credentials; CSRF matters once cookie sessions can write.
-graphql_view = csrf_exempt(AsyncGraphQLView.as_view(schema=schema))
+# Anonymous clients POST queries without a CSRF token; mutations made with a
+# session pass Django's CSRF check in their permission (accounts.permissions).
+graphql_view = csrf_exempt(GraphQLView.as_view(schema=schema))
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),

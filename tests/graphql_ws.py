@@ -7,7 +7,7 @@ written once and run over both.
 
 import json
 import socket as socket_module
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -61,25 +61,57 @@ class GraphQLWebSocket:
         return [payload async for payload in self.results(operation_id)]
 
 
-@asynccontextmanager
-async def graphql_websocket(
-    base_url: str, protocol: str, *, small_buffers: bool = False
-) -> AsyncIterator[GraphQLWebSocket]:
-    """A connected, acknowledged client. ``small_buffers`` makes it a slow
-    reader's socket: a small kernel receive buffer, a short message queue and
-    no compression (which would let the kernel's buffers hold ten times more),
-    so that what the client does not read soon pushes back on the server."""
+def _connect(
+    base_url: str, protocol: str, *, small_buffers: bool, headers: Mapping[str, str] | None
+) -> websockets.connect:
     url = base_url.replace("http://", "ws://") + "/graphql/"
-    options: dict[str, Any] = {"subprotocols": [protocol], "max_size": None}
+    options: dict[str, Any] = {
+        "subprotocols": [protocol],
+        "max_size": None,
+        "additional_headers": headers,
+    }
     if small_buffers:
         host, port = base_url.removeprefix("http://").split(":")
         sock = socket_module.socket()
         sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 32 * 1024)
         sock.connect((host, int(port)))
         options.update(sock=sock, max_queue=2, compression=None)
-    async with websockets.connect(url, **options) as socket:
+    return websockets.connect(url, **options)
+
+
+@asynccontextmanager
+async def graphql_websocket(
+    base_url: str,
+    protocol: str,
+    *,
+    small_buffers: bool = False,
+    init_payload: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[GraphQLWebSocket]:
+    """A connected, acknowledged client, which sends ``init_payload`` (e.g. an
+    ``Authorization``) with ``connection_init`` and ``headers`` (e.g. a
+    ``Cookie``) with the handshake. ``small_buffers`` makes it a slow
+    reader's socket: a small kernel receive buffer, a short message queue and
+    no compression (which would let the kernel's buffers hold ten times more),
+    so that what the client does not read soon pushes back on the server."""
+    async with _connect(base_url, protocol, small_buffers=small_buffers, headers=headers) as socket:
         assert socket.subprotocol == protocol
-        await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await socket.send(json.dumps({"type": "connection_init", "payload": init_payload or {}}))
         client = GraphQLWebSocket(socket, protocol)
         assert (await client.receive())["type"] == "connection_ack"
         yield client
+
+
+async def refused_connection(
+    base_url: str, protocol: str, init_payload: dict[str, Any]
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """The close code of a connection the server refuses at ``connection_init``,
+    and the messages it sent before closing."""
+    async with _connect(base_url, protocol, small_buffers=False, headers=None) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": init_payload}))
+        messages = []
+        try:
+            while True:
+                messages.append(json.loads(await socket.recv()))
+        except websockets.ConnectionClosed:
+            return socket.close_code, messages

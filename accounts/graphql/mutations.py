@@ -1,0 +1,51 @@
+"""Cookie sessions for browsers: ``login`` and ``logout`` (Django's own)."""
+
+import strawberry
+from django.contrib.auth import aauthenticate, alogin, alogout
+from django.http import HttpRequest
+from strawberry.types import Info
+
+from accounts.identity import http_request
+from accounts.permissions import csrf_protected
+from api.errors import ClientError
+from api.payloads import UserError
+
+
+@strawberry.type
+class AuthPayload:
+    username: str | None = strawberry.field(description="Who is logged in; null if nobody.")
+    is_staff: bool
+    errors: list[UserError]
+
+
+def _session_request(info: Info) -> HttpRequest:
+    request = http_request(info)
+    if request is None:
+        raise ClientError("Sessions are made over HTTP: a websocket cannot set their cookie.")
+    return request
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Starts a Django session (its cookie) for these credentials.",
+        extensions=[csrf_protected()],
+    )
+    async def login(self, info: Info, username: str, password: str) -> AuthPayload:
+        request = _session_request(info)
+        user = await aauthenticate(request, username=username, password=password)
+        if user is None:
+            error = UserError(
+                field=None, message="Wrong username or password.", code="INVALID_CREDENTIALS"
+            )
+            return AuthPayload(username=None, is_staff=False, errors=[error])
+        await alogin(request, user)
+        return AuthPayload(username=user.get_username(), is_staff=user.is_staff, errors=[])
+
+    @strawberry.mutation(
+        description="Ends the session; true even if there was none.",
+        extensions=[csrf_protected()],
+    )
+    async def logout(self, info: Info) -> bool:
+        await alogout(_session_request(info))
+        return True

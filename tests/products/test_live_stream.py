@@ -9,15 +9,18 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections, transaction
 from strawberry.relay import to_base64
 
+from accounts.factories import UserFactory
+from accounts.services import create_api_token
 from products import services
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category, Product
-from tests.conftest import kill_redis_listeners
+from tests.conftest import REDIS_URL, kill_redis_listeners, running_uvicorn
 from tests.graphql_ws import PROTOCOLS, graphql_websocket
 from tests.products.live_view import LIVE_STREAM, LiveView, live_view
 
@@ -246,3 +249,50 @@ async def test_a_lost_redis_connection_ends_live_streams_with_an_error(redis_uvi
     async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
         await update(product.pk, stock=5)
         await view.until(lambda v: shown(v, product)["stock"] == 5)  # type: ignore[index]
+
+
+UPDATE_PRICE = """
+mutation($id: ID!, $price: Decimal!) {
+  updateProduct(id: $id, input: {price: $price}) { product { version } errors { code } }
+}
+"""
+
+
+@sync_to_async
+def staff_token() -> str:
+    return create_api_token(UserFactory.create(staff=True)).token
+
+
+async def set_price_through(base_url: str, token: str, product: Product, price: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        response = await client.post(
+            "/graphql/",
+            json={"query": UPDATE_PRICE, "variables": {"id": gid(product), "price": price}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.json()["data"]["updateProduct"]["errors"] == [], response.json()
+
+
+async def test_without_redis_a_mutation_reaches_the_same_process(uvicorn_server):
+    """The default, in-process broadcast: the server that commits the write
+    tells its own subscribers."""
+    product, token = await sync_to_async(ProductFactory.create)(), await staff_token()
+    async with live_view(uvicorn_server, "graphql-ws") as view:
+        await set_price_through(uvicorn_server, token, product, "42.00")
+        await view.until(lambda v: shown(v, product)["price"] == "42.00")  # type: ignore[index]
+    assert shown(view, product)["version"] == 2  # type: ignore[index]
+
+
+async def test_a_write_through_one_process_reaches_a_subscriber_on_another(
+    redis_uvicorn, test_database_url, broadcast_prefix
+):
+    product, token = await sync_to_async(ProductFactory.create)(), await staff_token()
+    redis = {"REDIS_URL": REDIS_URL, "BROADCAST_PREFIX": broadcast_prefix}
+    with running_uvicorn(test_database_url, settings=redis) as other:
+        async with (
+            live_view(redis_uvicorn, "graphql-transport-ws") as here,
+            live_view(other, "graphql-transport-ws") as there,
+        ):
+            await set_price_through(other, token, product, "42.00")
+            for view in (here, there):
+                await view.until(lambda v: shown(v, product)["version"] == 2)  # type: ignore[index]

@@ -7,6 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from accounts.graphql.mutations import Mutation as AccountMutation
+from api.execution import ExecutionContext
 from api.nodes import NodeQuery
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation
@@ -22,4 +23,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+    execution_context_class=ExecutionContext,
 )

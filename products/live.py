@@ -12,12 +12,14 @@ nothing: its feed was listening before the snapshot's first read.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import islice
 
 from api.broadcast import Inbox, broadcast
+from api.execution import SharedList
 from api.readers import readers
 from products import events, selectors
 from products.models import Product
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # Events read together at most; more wait for the next group.
 MESSAGES_PER_GROUP = 50
+SHARED_LISTS_KEPT = 64
 
 
 class LiveUpdatesLost(Exception):
@@ -45,20 +48,26 @@ class Changes:
 class Feed:
     """The changes waiting for one live subscriber."""
 
-    def __init__(self, criteria: ProductCriteria) -> None:
+    def __init__(
+        self, criteria: ProductCriteria, share: Callable[[list[Product]], SharedList]
+    ) -> None:
         self.criteria = criteria
+        self._share = share
         # id → the product as last read, or None when it is gone from the view.
         self._pending: dict[int, Product | None] = {}
         self._arrived = asyncio.Event()
         self._lost: LiveUpdatesLost | None = None
 
     def offer(self, ids: list[int], rows: Mapping[int, Product]) -> None:
+        criteria = self.criteria
         for id in ids:
             product = rows.get(id)
-            self._pending[id] = (
-                product if product is not None and self.criteria.matches(product) else None
-            )
-        self._arrived.set()
+            if product is not None and criteria.matches(product):
+                self._pending[id] = product
+            elif criteria.could_have_held(id, deleted=product is None):
+                self._pending[id] = None
+        if self._pending:
+            self._arrived.set()
 
     def lose(self, error: LiveUpdatesLost) -> None:
         self._lost = error
@@ -75,7 +84,7 @@ class Feed:
             ids = list(islice(self._pending, limit))
             taken = [(id, self._pending.pop(id)) for id in ids]
             yield Changes(
-                products=[product for _, product in taken if product is not None],
+                products=self._share([product for _, product in taken if product is not None]),
                 removed_ids=[id for id, product in taken if product is None],
             )
 
@@ -85,6 +94,7 @@ class LiveProducts:
 
     def __init__(self) -> None:
         self._feeds: set[Feed] = set()
+        self._shared: OrderedDict[tuple[int, ...], SharedList] = OrderedDict()
         self._users = 0  # feeds, and callers waiting for one
         self._listening: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -95,7 +105,7 @@ class LiveProducts:
         self._users += 1
         try:
             await self._listen()
-            feed = Feed(criteria)
+            feed = Feed(criteria, self._share)
             self._feeds.add(feed)
             try:
                 yield feed
@@ -107,6 +117,21 @@ class LiveProducts:
                 # Nobody left to tell: stop listening (and reading) until someone is.
                 self._listening.cancel()
                 self._listening = None
+
+    def _share(self, products: list[Product]) -> SharedList:
+        """The one SharedList of these very rows: subscribers sent the same
+        rows get the same list, whose completion is then done once for all
+        that select alike (api.execution). A recent few are kept; each holds
+        its rows, so the ids in the key stay theirs."""
+        key = tuple(map(id, products))
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = SharedList(products)
+            if len(self._shared) > SHARED_LISTS_KEPT:
+                self._shared.popitem(last=False)
+        else:
+            self._shared.move_to_end(key)
+        return shared
 
     async def _listen(self) -> None:
         if self._listening is None or self._listening.done():

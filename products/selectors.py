@@ -59,6 +59,23 @@ class ProductCriteria:
             and (self.in_stock is None or self.in_stock == (product.stock > 0))
         )
 
+    def could_have_held(self, id: int, *, deleted: bool) -> bool:
+        """Whether a product that does not match now may have matched before
+        its change. Only ``ids`` can rule it out: a product named by none of
+        them never matched; with no other criterion, only deletion makes a
+        product leave. Otherwise the state before the change is unknown."""
+        if self.ids is not None and id not in self.ids:
+            return False
+        changeable = (
+            self.search,
+            self.category_ids,
+            self.price,
+            self.discounted_price,
+            self.on_sale,
+            self.in_stock,
+        )
+        return deleted or any(criterion is not None for criterion in changeable)
+
 
 class ProductOrderField(Enum):
     CREATED_AT = "created_at"

@@ -69,7 +69,8 @@ async def test_a_change_is_read_once_for_every_feed(queries):
 
     reads = [sql for sql in queries if "IN (" in sql and sql.lstrip().startswith("SELECT")]
     assert len(reads) == 1, reads
-    assert all(changes.products[0] is received[0].products[0] for changes in received)
+    # One list for all: api.execution completes it once per selection.
+    assert all(changes.products is received[0].products for changes in received)
     assert received[0].products[0].version == 2
 
 
@@ -108,3 +109,26 @@ async def test_a_lost_redis_subscription_ends_every_feed(redis_broadcast):
         assert kill_redis_listeners() == 1
         with pytest.raises(LiveUpdatesLost):
             await anext(feed.changes(10))
+
+
+async def test_a_view_that_only_deletion_shrinks_hears_nothing_of_other_products():
+    mine, other, gone = await sync_to_async(ProductFactory.create_batch)(3)
+    live = LiveProducts()
+    async with live.feed(ProductCriteria(ids=frozenset({mine.pk}))) as feed:
+        await save(other.pk)
+        await sync_to_async(services.delete_product)(gone)
+        await save(mine.pk)
+        await asyncio.sleep(0.2)
+        changes = await anext(feed.changes(10))
+
+    assert [p.pk for p in changes.products] == [mine.pk]
+    assert changes.removed_ids == []
+
+
+def test_who_could_have_held_a_product_that_does_not_match_now():
+    assert not ProductCriteria().could_have_held(1, deleted=False)
+    assert ProductCriteria().could_have_held(1, deleted=True)
+    assert not ProductCriteria(ids=frozenset({2})).could_have_held(1, deleted=True)
+    assert ProductCriteria(ids=frozenset({1})).could_have_held(1, deleted=True)
+    assert ProductCriteria(on_sale=True).could_have_held(1, deleted=False)
+    assert not ProductCriteria(ids=frozenset({2}), on_sale=True).could_have_held(1, deleted=False)

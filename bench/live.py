@@ -29,15 +29,16 @@ import json
 import math
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -116,14 +117,17 @@ class Options:
         parser.add_argument(
             "--profile",
             type=Path,
-            help="run the fan-out server under cProfile and write its stats to this file",
+            help="profile the fan-out server (cProfile, its event loop) while 1,000 "
+            "subscribers receive the changes, and write the stats to this file",
         )
+        parser.add_argument("--subscribers", type=int, help="fan-out subscribers (default 1,000)")
+        parser.add_argument("--changes", type=int, help="changes per fan-out row (default 24)")
         args = parser.parse_args(argv)
         quick: bool = args.quick
         return cls(
             sections=tuple(args.section or SECTIONS),
-            subscribers=200 if quick else 1000,
-            changes=6 if quick else 24,
+            subscribers=args.subscribers or (200 if quick else 1000),
+            changes=args.changes or (6 if quick else 24),
             query_levels=(1, 10, 100) if quick else (1, 10, 100, 1000),
             query_changes=2 if quick else 3,
             category_subscribers=20 if quick else 100,
@@ -149,10 +153,12 @@ class Latencies:
 
     ms: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # server CPU seconds per change
+    client_cpu: list[float] = field(default_factory=list)  # client processes' CPU seconds
 
     def add(self, other: "Latencies") -> None:
         self.ms += other.ms
         self.cpu += other.cpu
+        self.client_cpu += other.client_cpu
 
     @property
     def p50(self) -> float:
@@ -169,6 +175,10 @@ class Latencies:
     @property
     def cpu_ms(self) -> float:
         return statistics.mean(self.cpu) * 1000 if self.cpu else math.nan
+
+    @property
+    def client_cpu_ms(self) -> float:
+        return statistics.mean(self.client_cpu) * 1000 if self.client_cpu else math.nan
 
 
 # Client processes ----------------------------------------------------------------
@@ -619,6 +629,18 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    @contextmanager
+    def profiling(self, profile: Path | None) -> Iterator[None]:
+        """cProfile on while inside, when the server runs bench.profiled_asgi."""
+        if profile is None:
+            yield
+            return
+        self.process.send_signal(signal.SIGUSR1)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGUSR2)
+
     async def idle(self, within: float = 30.0) -> None:
         """Waits until the server used no CPU for 0.3 s (ticks are 10 ms)."""
         deadline = time.monotonic() + within
@@ -636,14 +658,17 @@ def start_server(
     """uvicorn on ``port``; its output to ``log``, else to stderr beside the progress."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "api.settings",
-        "DEBUG": "1" if debug else "0",
-        "LOG_LEVEL": "DEBUG" if debug else "WARNING",
+        # Counting queries: every statement logged (DEBUG=1 LOG_LEVEL=DEBUG would
+        # not do: Django's `django` logger stops at INFO).
+        "DJANGO_SETTINGS_MODULE": "bench.sql_log_settings" if debug else "api.settings",
+        "LOG_LEVEL": "WARNING",
     }
     # The interpreter itself, not `uv run`: the Popen pid is the server's, whose
     # /proc/<pid>/stat gives its CPU time.
-    runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    command = [sys.executable, *runner, "-m", "uvicorn", "api.asgi:application"]
+    if profile:
+        env["PROFILE_PATH"] = str(profile)
+    app = "bench.profiled_asgi:application" if profile else "api.asgi:application"
+    command = [sys.executable, "-m", "uvicorn", app]
     options = [
         *("--host", http_load.HOST, "--port", str(port)),
         *("--no-access-log", "--log-level", "warning"),
@@ -660,7 +685,8 @@ def start_server(
 async def serving(
     *, debug: bool = False, log: Path | None = None, profile: Path | None = None
 ) -> AsyncIterator[Server]:
-    """A fresh server, ready, stopped on the way out (SIGTERM: a profile is written)."""
+    """A fresh server, ready, stopped on the way out. With ``profile``, its
+    ``profiling()`` phases are profiled into that file."""
     port = http_load.free_port()
     process = start_server(port, log, debug=debug, profile=profile)
     try:
@@ -685,6 +711,7 @@ class FanOut:
     servers: list[Server]
     step: int = 0
     cpu: list[float] = field(default_factory=list)  # per server, of the last change
+    client_cpu: float = 0.0  # all client processes, of the last change
 
     async def change(self, groups: Sequence[ClientGroup]) -> list[list[float]]:
         """One price change; per group, ms from the commit to each subscriber's receipt."""
@@ -695,9 +722,12 @@ class FanOut:
         self.step += 1
         version = await self.writer.run(version_of, product)
         await expecting(groups, {"versions": {product_gid(product): version + 1}})
+        clients = [pid for group in groups for pid in group.pids]
         cpu_before = [server.cpu() for server in self.servers]
+        client_before = sum(map(cpu_seconds, clients))
         commit = await self.writer.run(change_price, product, self.step)
         reached = await all_reached(groups)
+        self.client_cpu = sum(map(cpu_seconds, clients)) - client_before
         self.cpu = [
             server.cpu() - before for server, before in zip(self.servers, cpu_before, strict=True)
         ]
@@ -718,18 +748,19 @@ async def measure_fanout(writer: Writer, products: list[int], options: Options) 
             async with subscribed([server.ws_url], options.subscribers - 1, variables) as rest:
                 progress(f"  {options.subscribers} subscribers open")
                 await fanout.change([single, rest])  # warm-up
-                for n in range(options.changes):
-                    single_ms, rest_ms = await fanout.change([single, rest])
-                    many.add(Latencies(single_ms + rest_ms, fanout.cpu))
-                    if (n + 1) % 5 == 0:
-                        progress(f"  {n + 1}/{options.changes}: p99 so far {many.p99:.0f} ms")
+                with server.profiling(options.profile):
+                    for n in range(options.changes):
+                        single_ms, rest_ms = await fanout.change([single, rest])
+                        many.add(Latencies(single_ms + rest_ms, fanout.cpu, [fanout.client_cpu]))
+                        if (n + 1) % 5 == 0:
+                            progress(f"  {n + 1}/{options.changes}: p99 so far {many.p99:.0f} ms")
                 woken, cpu = await unrelated_change(writer, fanout, [single, rest], server)
             await fanout_alone(fanout, single, one, options.changes - options.changes // 2)
     n = options.subscribers
     lines = [
         "| Live subscribers on one process | p50 | p99 | max | p99 / p50 (1 subscriber) "
-        "| Server CPU per change |",
-        "|---|---|---|---|---|---|",
+        "| Server CPU per change | Clients' CPU per change |",
+        "|---|---|---|---|---|---|---|",
         latency_row("1 (baseline, half before and half after)", one, one),
         latency_row(f"{n:,}", many, one),
         "",
@@ -741,7 +772,8 @@ async def measure_fanout(writer: Writer, products: list[int], options: Options) 
         f"{len(products)} ids (its snapshot: those {len(products)} products); the "
         f"{n - 1:,} others are spread over {CLIENT_PROCESSES} client processes, the "
         "baseline's subscriber has one of its own. Server CPU: user + system time of the "
-        "uvicorn process from just before the commit to the last receipt. Two cores, "
+        "uvicorn process from just before the commit to the last receipt; clients' CPU: the "
+        "same for all client processes. Two cores, "
         "shared by the server, the client processes, PostgreSQL and Redis. "
         f"Goal: p99 ≤ {P99_GOAL_MS:.0f} ms at {n:,} — "
         f"{'met' if many.p99 <= P99_GOAL_MS else 'missed'}.",
@@ -756,7 +788,7 @@ async def measure_fanout(writer: Writer, products: list[int], options: Options) 
 async def fanout_alone(fanout: FanOut, single: ClientGroup, into: Latencies, changes: int) -> None:
     for _ in range(changes):
         (ms,) = await fanout.change([single])
-        into.add(Latencies(ms, fanout.cpu))
+        into.add(Latencies(ms, fanout.cpu, [fanout.client_cpu]))
 
 
 async def unrelated_change(
@@ -786,7 +818,8 @@ def outside_product(inside: list[int]) -> int:
 def latency_row(label: str, figures: Latencies, baseline: Latencies) -> str:
     return (
         f"| {label} | {figures.p50:.1f} ms | {figures.p99:.1f} ms | {figures.max:.1f} ms "
-        f"| ×{figures.p99 / baseline.p50:.1f} | {figures.cpu_ms:.0f} ms |"
+        f"| ×{figures.p99 / baseline.p50:.1f} | {figures.cpu_ms:.0f} ms "
+        f"| {figures.client_cpu_ms:.0f} ms |"
     )
 
 
@@ -803,10 +836,10 @@ def statements(log: Path, offset: int) -> tuple[list[str], int]:
 
 
 def shape(statement: str) -> str:
-    """A statement without its literals, so that equal queries count as one kind."""
+    """A statement without its columns and literals: equal queries count as one kind."""
+    statement = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", statement)
     statement = re.sub(r"IN \([^)]*\)", "IN (…)", statement)
-    statement = re.sub(r"\b\d+\b", "N", statement)
-    return statement if len(statement) <= 90 else statement[:90] + "…"
+    return re.sub(r"\b\d+\b", "N", statement)
 
 
 async def measure_queries(writer: Writer, products: list[int], options: Options) -> list[str]:
@@ -847,9 +880,9 @@ async def measure_queries(writer: Writer, products: list[int], options: Options)
         *rows,
         "",
         f"{options.query_changes} price changes per level after a warm-up change, on one "
-        "server started with `DEBUG=1 LOG_LEVEL=DEBUG`, whose `django.db.backends` log "
-        "lines were counted from just before the commit until the server had been idle "
-        "for 0.3 s after the last receipt (and at least 0.5 s). The writer's own statements "
+        "server started with `DEBUG = True` and the `django.db.backends` logger at DEBUG "
+        "(`bench.sql_log_settings`), whose log lines of SQL statements were counted from "
+        "just before the commit until the server had been idle for 0.3 s after the last receipt (and at least 0.5 s). The writer's own statements "
         "run in the benchmark's process and are not counted. Statements seen:",
         "",
         *(f"- {count} × `{kind}`" for kind, count in sorted(kinds.items(), key=lambda i: -i[1])),

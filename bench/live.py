@@ -335,11 +335,12 @@ class ClientChild:
         absent = "absent" in expectation
         targets = dict.fromkeys(expectation["absent"], 0) if absent else expectation["versions"]
         now = time.monotonic()
-        self.waiting = len(self.subscribers)
+        # Every subscriber armed before the answer: the write follows it at once.
+        already = sum(state.arm(targets, absent, now) for state in self.subscribers)
+        self.waiting = len(self.subscribers) - already
         emit({"armed": True})
-        for state in self.subscribers:
-            if state.arm(targets, absent, now):
-                self.one_done()
+        if self.waiting == 0:
+            emit({"reached": [[s.first_at, s.done_at] for s in self.subscribers]})
 
     async def serve(self, commands: asyncio.StreamReader) -> None:
         while line := await commands.readline():

@@ -1,7 +1,7 @@
 """The project's ASGI application with cProfile switched on and off by signals,
 to profile a server during one phase of a benchmark only:
 
-    PROFILE_PATH=/tmp/server.prof uvicorn bench.profiled_asgi:application
+    PROFILE_PATH=server.prof uvicorn bench.profiled_asgi:application
 
 SIGUSR1 starts profiling the event loop's thread (the main thread, where the
 handler runs); SIGUSR2 stops and writes the stats to ``PROFILE_PATH``, and

@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 
 # Events read together at most; more wait for the next group.
 MESSAGES_PER_GROUP = 50
-SHARED_LISTS_KEPT = 64
+# Rows in the shared lists kept for feeds still to send them: enough for the
+# slowest of many subscribers to reach a 10,000-product burst's last batch
+# without its completion having been dropped (which costs only time).
+SHARED_ROWS_KEPT = 20_000
 
 
 class LiveUpdatesLost(Exception):
@@ -95,6 +98,7 @@ class LiveProducts:
     def __init__(self) -> None:
         self._feeds: set[Feed] = set()
         self._shared: OrderedDict[tuple[int, ...], SharedList] = OrderedDict()
+        self._shared_rows = 0
         self._users = 0  # feeds, and callers waiting for one
         self._listening: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -121,14 +125,16 @@ class LiveProducts:
     def _share(self, products: list[Product]) -> SharedList:
         """The one SharedList of these very rows: subscribers sent the same
         rows get the same list, whose completion is then done once for all
-        that select alike (api.execution). A recent few are kept; each holds
-        its rows, so the ids in the key stay theirs."""
+        that select alike (api.execution). The most recent are kept, up to
+        SHARED_ROWS_KEPT rows; each holds its rows, so the ids in its key
+        stay theirs."""
         key = tuple(map(id, products))
         shared = self._shared.get(key)
         if shared is None:
             shared = self._shared[key] = SharedList(products)
-            if len(self._shared) > SHARED_LISTS_KEPT:
-                self._shared.popitem(last=False)
+            self._shared_rows += len(shared)
+            while self._shared_rows > SHARED_ROWS_KEPT:
+                self._shared_rows -= len(self._shared.popitem(last=False)[1])
         else:
             self._shared.move_to_end(key)
         return shared

@@ -132,3 +132,21 @@ def test_who_could_have_held_a_product_that_does_not_match_now():
     assert ProductCriteria(ids=frozenset({1})).could_have_held(1, deleted=True)
     assert ProductCriteria(on_sale=True).could_have_held(1, deleted=False)
     assert not ProductCriteria(ids=frozenset({2}), on_sale=True).could_have_held(1, deleted=False)
+
+
+async def test_subscribers_far_apart_in_a_burst_still_share_its_batches():
+    live = LiveProducts()
+    async with live.feed(ProductCriteria()) as ahead, live.feed(ProductCriteria()) as behind:
+        await sync_to_async(ProductFactory.create_batch)(300)
+        await asyncio.sleep(0.2)
+        first = [changes.products async for changes in batches_of_one(ahead, 300)]
+        then = [changes.products async for changes in batches_of_one(behind, 300)]
+
+    assert [len(products) for products in first] == [1] * 300
+    assert all(a is b for a, b in zip(first, then, strict=True))
+
+
+async def batches_of_one(feed, count):
+    changes = feed.changes(1)
+    for _ in range(count):
+        yield await anext(changes)

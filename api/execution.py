@@ -2,10 +2,11 @@
 
 Two changes to strawberry's execution context:
 
-- Each subscription event gets its own sub-field cache. graphql-core 3.3
-  copies the subscription's executor per event but shares the cache, keyed
-  by the identity of lists made anew for each event, so it grows with every
-  event for as long as the subscription lives.
+- Sub-fields are collected once per subscription. graphql-core 3.3 copies
+  the subscription's executor per event and shares its cache of collected
+  sub-fields, keyed by the identity of lists made anew for each event: the
+  cache missed every time and grew with every event for as long as the
+  subscription lived. Keyed by the document's nodes, it hits.
 - A ``SharedList`` is completed once per selection. When a thousand live
   subscribers are sent the same changed products, graphql-core would
   otherwise execute the same selection over the same rows a thousand times;
@@ -13,14 +14,19 @@ Two changes to strawberry's execution context:
   execution that selects the same fields with the same arguments. Only
   completions that finished at once and without errors are reused, so
   resolvers that await (e.g. ``priceIn``) or fail run per subscriber.
+- A ``PartlyShared`` object (a LIVE batch) is completed once per selection
+  but for its own fields (the batch's ``sequence``), which each execution
+  completes for itself.
 """
 
 import json
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar
 
 from graphql import (
     FieldNode,
     GraphQLList,
+    GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     Node,
@@ -28,7 +34,7 @@ from graphql import (
     print_ast,
     visit,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -40,7 +46,19 @@ class SharedList(list[Any]):
 
     def __init__(self, rows: list[Any]) -> None:
         super().__init__(rows)
-        self.completed: dict[str, list[Any]] = {}
+        self.completed: dict[str, Any] = {}
+
+
+class PartlyShared:
+    """An object that many executions complete alike but for its
+    ``own_fields``: the others are completed once per selection, when
+    ``sharing()`` names the SharedList to keep them with and the object's
+    state that they depend on."""
+
+    own_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def sharing(self) -> tuple[SharedList, Hashable] | None:
+        return None
 
 
 class _Variables(Visitor):
@@ -55,13 +73,65 @@ class _Variables(Visitor):
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per subscription: the selections' keys, a fixed few per document.
+        # Per subscription, shared by its events: a fixed few per document.
         self._selection_keys: dict[tuple[int, ...], str] = {}
+        self._subfields: dict[tuple[Any, ...], CollectedFields] = {}
 
-    def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
-        executor._relevant_sub_fields = {}
-        return executor
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        # graphql-core memoizes by the identity of the list, which each event
+        # makes anew; the nodes in it are the document's, the same every time.
+        key = (return_type, *(id(details.node) for details in field_details_list))
+        if key not in self._subfields:
+            self._subfields[key] = super().collect_subfields(return_type, field_details_list)
+        return self._subfields[key]
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        execute = super().execute_fields
+        sharing = source_value.sharing() if isinstance(source_value, PartlyShared) else None
+        if sharing is None:
+            return execute(parent_type, source_value, path, grouped_field_set, position_context)
+        anchor, state = sharing
+        own: GroupedFieldSet = {}
+        shared: GroupedFieldSet = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            part = own if name in source_value.own_fields else shared
+            part[response_name] = field_details_list
+        nodes = [details.node for group in shared.values() for details in group]
+        completed = self._once(
+            anchor,
+            f"{self._selection_key(parent_type, nodes)}\n{state!r}",
+            lambda: execute(parent_type, source_value, path, shared, position_context),
+        )
+        mine = execute(parent_type, source_value, path, own, position_context)
+        return self._merged(grouped_field_set, completed, mine)
+
+    def _merged(
+        self,
+        order: GroupedFieldSet,
+        *parts: AwaitableOrValue[dict[str, Any]],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """The parts' fields in the selection's order, once all are there."""
+
+        def merge(values: list[dict[str, Any]]) -> dict[str, Any]:
+            return {name: part[name] for name in order for part in values if name in part}
+
+        if not any(map(self.is_awaitable, parts)):
+            return merge(list(parts))  # type: ignore[arg-type]
+
+        async def awaited() -> dict[str, Any]:
+            return merge([await part if self.is_awaitable(part) else part for part in parts])  # type: ignore[misc]
+
+        return awaited()
 
     def complete_list_value(
         self,
@@ -75,13 +145,24 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         complete = super().complete_list_value
         if not isinstance(result, SharedList):
             return complete(return_type, field_details_list, info, path, result, position_context)
-        key = self._selection_key(return_type, [details.node for details in field_details_list])
-        if key in result.completed:
-            return result.completed[key]
+        completed: AwaitableOrValue[list[Any]] = self._once(
+            result,
+            self._selection_key(return_type, [details.node for details in field_details_list]),
+            lambda: complete(return_type, field_details_list, info, path, result, position_context),
+        )
+        return completed
+
+    def _once(
+        self, shared: SharedList, key: str, complete: Callable[[], AwaitableOrValue[Any]]
+    ) -> AwaitableOrValue[Any]:
+        """What ``complete()`` gave for ``key`` before, else its result, kept
+        for the next time if it finished at once and without errors."""
+        if key in shared.completed:
+            return shared.completed[key]
         errors = len(self.collected_errors.errors)
-        completed = complete(return_type, field_details_list, info, path, result, position_context)
+        completed = complete()
         if not self.is_awaitable(completed) and len(self.collected_errors.errors) == errors:
-            result.completed[key] = completed  # type: ignore[assignment]
+            shared.completed[key] = completed
         return completed
 
     def _selection_key(self, return_type: GraphQLOutputType, nodes: list[FieldNode]) -> str:

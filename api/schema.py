@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -24,4 +25,8 @@ schema = strawberry.Schema(
     subscription=Subscription,
     config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
     execution_context_class=ExecutionContext,
+    # Storefronts send the same few documents over and over: each is parsed
+    # and validated once, and a thousand live subscriptions of one document
+    # share its syntax tree instead of holding a thousand.
+    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )

@@ -6,16 +6,17 @@ a batch at a time, so a client that reads slowly slows the reading. The LIVE
 phase then sends what products.live hands its feed.
 """
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Iterator
 from enum import Enum
 from itertools import count
-from typing import cast
+from typing import ClassVar, cast
 
 import strawberry
 from django.conf import settings
 from strawberry.types import Info
 
 from api.errors import ClientError, LiveUnavailable
+from api.execution import PartlyShared, SharedList
 from api.ids import global_id
 from api.keyset import Keyset
 from api.selections import optimize_for_subfield
@@ -23,7 +24,7 @@ from api.windows import Batch, read_batches
 from products import models
 from products.graphql.inputs import ProductFilter, ProductOrder
 from products.graphql.types import Product
-from products.live import LiveUpdatesLost, live_products
+from products.live import Feed, LiveUpdatesLost, live_products
 from products.selectors import ProductCriteria, filter_products
 
 
@@ -34,7 +35,7 @@ class StreamPhase(Enum):
 
 
 @strawberry.type(description="The next products of a productStream.")
-class ProductBatch:
+class ProductBatch(PartlyShared):
     phase: StreamPhase
     sequence: int = strawberry.field(description="1, 2, 3 … within one subscription.")
     products: list[Product] = strawberry.field(
@@ -49,6 +50,16 @@ class ProductBatch:
     snapshot_complete: bool = strawberry.field(
         description="True on the last SNAPSHOT batch and on every LIVE batch."
     )
+
+    # A LIVE batch's products are shared by every subscriber sent them
+    # (products.live): so is all of the batch but its place in each stream.
+    own_fields: ClassVar[frozenset[str]] = frozenset({"sequence"})
+
+    def sharing(self) -> tuple[SharedList, Hashable] | None:
+        if not isinstance(self.products, SharedList):
+            return None
+        state = (self.phase, tuple(self.removed_ids), self.cursor, self.snapshot_complete)
+        return self.products, state
 
 
 @strawberry.type
@@ -74,41 +85,60 @@ class Subscription:
         keyset = (order_by or ProductOrder()).to_keyset()
         position = keyset.decode(after) if after is not None else None
         products = optimize_for_subfield(filter_products(criteria), info, "products")
-        snapshot = read_batches(products, keyset, after=position, batch_size=batch_size)
+        windows = read_batches(products, keyset, after=position, batch_size=batch_size)
         sequence = count(1)
+        snapshot = snapshot_batches(windows, keyset, sequence)
 
         if not live:
-            async for batch in snapshot:
-                yield snapshot_batch(next(sequence), batch, keyset)
+            async for batch in released(snapshot):
+                yield batch
             return
         # Listening starts before the snapshot's first read: a change committed
         # while the snapshot is read is sent after it.
         async with live_products.feed(criteria) as feed:
-            async for batch in snapshot:
-                yield snapshot_batch(next(sequence), batch, keyset)
-            try:
-                async for changes in feed.changes(batch_size):
-                    yield ProductBatch(
-                        phase=StreamPhase.LIVE,
-                        sequence=next(sequence),
-                        products=cast(list[Product], changes.products),
-                        removed_ids=[
-                            strawberry.ID(global_id(models.Product, id))
-                            for id in changes.removed_ids
-                        ],
-                        cursor=None,
-                        snapshot_complete=True,
-                    )
-            except LiveUpdatesLost as error:
-                raise LiveUnavailable(str(error)) from None
+            async for batch in released(snapshot, live_batches(feed, batch_size, sequence)):
+                yield batch
 
 
-def snapshot_batch(sequence: int, batch: Batch, keyset: Keyset) -> ProductBatch:
-    return ProductBatch(
-        phase=StreamPhase.SNAPSHOT,
-        sequence=sequence,
-        products=batch.rows,
-        removed_ids=[],
-        cursor=keyset.cursor_for(batch.rows[-1]) if batch.rows else None,
-        snapshot_complete=batch.last,
-    )
+async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[ProductBatch]:
+    """Each batch, its products let go of once it has been sent (when the next
+    is asked for). graphql-core holds a subscription's last event until the
+    next one comes: a live stream that stays quiet for hours would otherwise
+    hold its last batch of rows all that time."""
+    for phase in phases:
+        async for batch in phase:
+            yield batch
+            batch.products = []
+
+
+async def snapshot_batches(
+    windows: AsyncIterator[Batch], keyset: Keyset, sequence: Iterator[int]
+) -> AsyncIterator[ProductBatch]:
+    async for window in windows:
+        yield ProductBatch(
+            phase=StreamPhase.SNAPSHOT,
+            sequence=next(sequence),
+            products=window.rows,
+            removed_ids=[],
+            cursor=keyset.cursor_for(window.rows[-1]) if window.rows else None,
+            snapshot_complete=window.last,
+        )
+
+
+async def live_batches(
+    feed: Feed, batch_size: int, sequence: Iterator[int]
+) -> AsyncIterator[ProductBatch]:
+    try:
+        async for changes in feed.changes(batch_size):
+            yield ProductBatch(
+                phase=StreamPhase.LIVE,
+                sequence=next(sequence),
+                products=cast(list[Product], changes.products),
+                removed_ids=[
+                    strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
+                ],
+                cursor=None,
+                snapshot_complete=True,
+            )
+    except LiveUpdatesLost as error:
+        raise LiveUnavailable(str(error)) from None

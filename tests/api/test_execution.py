@@ -1,14 +1,15 @@
-"""api.execution on a schema of its own: shared lists completed once per
-selection, and subscriptions that keep nothing per event."""
+"""api.execution on schemas of its own: shared lists and partly shared
+objects completed once per selection, and subscriptions that keep nothing
+per event."""
 
 import gc
 import tracemalloc
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import AsyncGenerator, Hashable
+from typing import Any, ClassVar
 
 import strawberry
 
-from api.execution import ExecutionContext, SharedList
+from api.execution import ExecutionContext, PartlyShared, SharedList
 
 resolved: list[str] = []
 
@@ -109,3 +110,40 @@ async def test_a_subscription_keeps_nothing_per_event():
         tracemalloc.stop()
     assert received == events
     assert (late - early) / (events - 1001) < 100  # bytes kept per event
+
+
+@strawberry.type
+class Page(PartlyShared):
+    number: int
+    items: list[Item]
+
+    own_fields: ClassVar[frozenset[str]] = frozenset({"number"})
+
+    def sharing(self) -> tuple[SharedList, Hashable] | None:
+        return (self.items, "page") if isinstance(self.items, SharedList) else None
+
+
+@strawberry.type
+class PagedQuery:
+    @strawberry.field
+    def page(self, number: int) -> Page:
+        return Page(number=number, items=ITEMS)
+
+
+paged = strawberry.Schema(query=PagedQuery, execution_context_class=ExecutionContext)
+
+
+def test_a_partly_shared_object_completes_only_its_own_fields_each_time():
+    resolved.clear()
+    ITEMS.completed.clear()
+    query = "query($n: Int!) { page(number: $n) { items { label } number again: number } }"
+    results = [paged.execute_sync(query, variable_values={"n": n}).data for n in range(3)]
+
+    assert results == [
+        {"page": {"items": [{"label": "1"}, {"label": "2"}], "number": n, "again": n}}
+        for n in range(3)
+    ]
+    assert [list(result["page"]) for result in results if result] == [
+        ["items", "number", "again"]
+    ] * 3
+    assert resolved == ["1", "2"]

@@ -3,13 +3,17 @@ coalescing, filters decided like the database decides them, and a lost
 broadcast connection ending the feeds."""
 
 import asyncio
+import contextlib
+import gc
 from contextlib import AsyncExitStack
 from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections, transaction
+from strawberry.types import ExecutionResult
 
+from api.schema import schema
 from products import services
 from products.factories import ProductFactory
 from products.live import LiveProducts, LiveUpdatesLost
@@ -150,3 +154,24 @@ async def batches_of_one(feed, count):
     changes = feed.changes(1)
     for _ in range(count):
         yield await anext(changes)
+
+
+async def test_a_quiet_live_stream_holds_no_rows():
+    """graphql-core keeps a subscription's last event while it waits for the
+    next; the stream lets go of the rows in it once they are sent."""
+    await sync_to_async(ProductFactory.create_batch)(20)
+    results = await schema.subscribe(
+        "subscription { productStream(batchSize: 50, live: true) { products { id } } }"
+    )
+    assert not isinstance(results, ExecutionResult)
+    snapshot = await anext(results)
+    assert len(snapshot.data["productStream"]["products"]) == 20  # type: ignore[index]
+    waiting = asyncio.ensure_future(anext(results))
+    await asyncio.sleep(0.2)  # the stream now waits for a change
+    gc.collect()
+    try:
+        assert not [o for o in gc.get_objects() if type(o) is Product]
+    finally:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting

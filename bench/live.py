@@ -753,8 +753,11 @@ async def measure_fanout(writer: Writer, products: list[int], options: Options) 
                     for n in range(options.changes):
                         single_ms, rest_ms = await fanout.change([single, rest])
                         many.add(Latencies(single_ms + rest_ms, fanout.cpu, [fanout.client_cpu]))
-                        if (n + 1) % 5 == 0:
-                            progress(f"  {n + 1}/{options.changes}: p99 so far {many.p99:.0f} ms")
+                        progress(
+                            f"  {n + 1}/{options.changes}: last {max(single_ms + rest_ms):.0f} ms,"
+                            f" server CPU {sum(fanout.cpu) * 1000:.0f} ms;"
+                            f" p99 so far {many.p99:.0f} ms"
+                        )
                 woken, cpu = await unrelated_change(writer, fanout, [single, rest], server)
             await fanout_alone(fanout, single, one, options.changes - options.changes // 2)
     n = options.subscribers

@@ -73,9 +73,16 @@ class ProductOrder:
         )
 
 
+def criteria_of(filter: ProductFilter | None) -> ProductCriteria:
+    return filter.to_criteria() if filter else ProductCriteria()
+
+
+def keyset_of(order_by: ProductOrder | None) -> Keyset:
+    return (order_by or ProductOrder()).to_keyset()
+
+
 def matching_products(
     filter: ProductFilter | None, order_by: ProductOrder | None
 ) -> tuple[QuerySet[Product], Keyset]:
-    """The products a connection or a stream reads, and their order."""
-    criteria = filter.to_criteria() if filter else ProductCriteria()
-    return selectors.filter_products(criteria), (order_by or ProductOrder()).to_keyset()
+    """The products a connection reads, and their order."""
+    return selectors.filter_products(criteria_of(filter)), keyset_of(order_by)

@@ -22,10 +22,10 @@ from api.keyset import Keyset
 from api.selections import optimize_for_subfield
 from api.windows import Batch, read_batches
 from products import models
-from products.graphql.inputs import ProductFilter, ProductOrder
+from products.graphql.inputs import ProductFilter, ProductOrder, criteria_of, keyset_of
 from products.graphql.types import Product
 from products.live import Feed, LiveUpdatesLost, live_products
-from products.selectors import ProductCriteria, filter_products
+from products.selectors import filter_products
 
 
 @strawberry.enum
@@ -81,8 +81,8 @@ class Subscription:
         limit = settings.STREAM_MAX_BATCH_SIZE
         if not 1 <= batch_size <= limit:
             raise ClientError(f"`batchSize` must be between 1 and {limit} (got {batch_size}).")
-        criteria = filter.to_criteria() if filter else ProductCriteria()
-        keyset = (order_by or ProductOrder()).to_keyset()
+        criteria = criteria_of(filter)
+        keyset = keyset_of(order_by)
         position = keyset.decode(after) if after is not None else None
         products = optimize_for_subfield(filter_products(criteria), info, "products")
         windows = read_batches(products, keyset, after=position, batch_size=batch_size)

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench import http_load
+from bench import http_load, servers
 
 MIN_PRODUCTS = 1_000_000
 ROUNDS = 3
@@ -146,25 +146,20 @@ async def main() -> int:
         progress(f"The catalog has {count:,} products; this benchmark needs {MIN_PRODUCTS:,}.")
         return 1
 
-    port = http_load.free_port()
-    server = http_load.start_server(port)
     raw: list[Reading] = []
     exports: dict[str, list[Reading]] = {"csv": [], "ndjson": []}
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://{http_load.HOST}:{port}", timeout=600
-        ) as client:
-            await http_load.wait_until_ready(client, server)
-            for round in range(1, ROUNDS + 1):
-                raw.append(await asyncio.to_thread(read_raw, url))
-                progress(f"round {round}: raw {raw[-1].rows_per_second:,.0f} rows/s")
-                for format, readings in exports.items():
-                    readings.append(await download(client, format, server.pid))
-                    if readings[-1].rows != count:
-                        raise RuntimeError(f"{format}: {readings[-1].rows} rows, not {count}")
-                    progress(f"round {round}: {format} {readings[-1].rows_per_second:,.0f} rows/s")
-    finally:
-        http_load.stop_server(server)
+    async with (
+        servers.serving(http_load.BENCH_SETTINGS) as server,
+        httpx.AsyncClient(base_url=server.base_url, timeout=600) as client,
+    ):
+        for round in range(1, ROUNDS + 1):
+            raw.append(await asyncio.to_thread(read_raw, url))
+            progress(f"round {round}: raw {raw[-1].rows_per_second:,.0f} rows/s")
+            for format, readings in exports.items():
+                readings.append(await download(client, format, server.pid))
+                if readings[-1].rows != count:
+                    raise RuntimeError(f"{format}: {readings[-1].rows} rows, not {count}")
+                progress(f"round {round}: {format} {readings[-1].rows_per_second:,.0f} rows/s")
     results = {format: total(readings) for format, readings in exports.items()}
     print("\n".join(table(count, total(raw), results)))
     return 0

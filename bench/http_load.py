@@ -4,10 +4,6 @@ in alternating rounds so that the machine's noise falls on both alike."""
 
 import asyncio
 import logging
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,14 +12,16 @@ from typing import Any
 
 import httpx
 
+from bench import servers
+
 # One log line per request would load the client more than the server.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-HOST = "127.0.0.1"
+# The project with the stock baseline beside it (bench.urls).
+BENCH_SETTINGS = {"DJANGO_SETTINGS_MODULE": "bench.settings"}
 CONCURRENCY = 8
 ROUNDS = 8
 REQUESTS_PER_ROUND = 200
-STARTUP_SECONDS = 60.0
 
 NODE = "id sku name price discountPercent discountedPrice category { name }"
 SELECTION = (
@@ -55,57 +53,15 @@ class Throughput:
         return self.requests / self.seconds
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def wait_until_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"the server was not ready within {STARTUP_SECONDS:.0f} s")
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
-    options = ["--host", HOST, "--port", str(port), "--no-access-log", "--log-level", "warning"]
-    return subprocess.Popen([*command, *options], env=env)
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 @asynccontextmanager
 async def served() -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh bench server, stopped on the way out."""
-    port = free_port()
-    server = start_server(port)
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://{HOST}:{port}", limits=limits, timeout=60.0
-        ) as client:
-            await wait_until_ready(client, server)
-            yield client
-    finally:
-        stop_server(server)
+    async with (
+        servers.serving(BENCH_SETTINGS) as server,
+        httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=60.0) as client,
+    ):
+        yield client
 
 
 async def post_page(client: httpx.AsyncClient, target: Target) -> None:

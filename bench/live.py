@@ -29,29 +29,33 @@ import json
 import math
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import psycopg
 from psycopg import sql
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench import http_load
-from bench.streams import cpu_seconds, database_name, manage, product_count, with_database
+from bench import servers
+from bench.servers import Server, cpu_seconds
+from bench.streams import database_name, manage, product_count, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDED_PRODUCTS = 10_000
@@ -613,91 +617,21 @@ def set_discount(category_id: int, percent: Decimal | None) -> float:
 # Servers -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path | None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{http_load.HOST}:{self.port}/graphql/"
-
-    def cpu(self) -> float:
-        return cpu_seconds(self.pid)
-
-    @contextmanager
-    def profiling(self, profile: Path | None) -> Iterator[None]:
-        """cProfile on while inside, when the server runs bench.profiled_asgi."""
-        if profile is None:
-            yield
-            return
-        self.process.send_signal(signal.SIGUSR1)
-        try:
-            yield
-        finally:
-            self.process.send_signal(signal.SIGUSR2)
-
-    async def idle(self, within: float = 30.0) -> None:
-        """Waits until the server used no CPU for 0.3 s (ticks are 10 ms)."""
-        deadline = time.monotonic() + within
-        last, quiet = self.cpu(), 0
-        while quiet < 3 and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-            now = self.cpu()
-            quiet = quiet + 1 if now == last else 0
-            last = now
-
-
-def start_server(
-    port: int, log: Path | None, *, debug: bool, profile: Path | None
-) -> subprocess.Popen[bytes]:
-    """uvicorn on ``port``; its output to ``log``, else to stderr beside the progress."""
-    env = {
-        **os.environ,
-        # Counting queries: every statement logged (DEBUG=1 LOG_LEVEL=DEBUG would
-        # not do: Django's `django` logger stops at INFO).
-        "DJANGO_SETTINGS_MODULE": "bench.sql_log_settings" if debug else "api.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    # The interpreter itself, not `uv run`: the Popen pid is the server's, whose
-    # /proc/<pid>/stat gives its CPU time.
-    if profile:
-        env["PROFILE_PATH"] = str(profile)
-    app = "bench.profiled_asgi:application" if profile else "api.asgi:application"
-    command = [sys.executable, "-m", "uvicorn", app]
-    options = [
-        *("--host", http_load.HOST, "--port", str(port)),
-        *("--no-access-log", "--log-level", "warning"),
-    ]
-    if log is None:
-        return subprocess.Popen([*command, *options], cwd=ROOT, env=env, stdout=sys.stderr)
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [*command, *options], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-
-
-@asynccontextmanager
-async def serving(
+def serving(
     *, debug: bool = False, log: Path | None = None, profile: Path | None = None
-) -> AsyncIterator[Server]:
-    """A fresh server, ready, stopped on the way out. With ``profile``, its
-    ``profiling()`` phases are profiled into that file."""
-    port = http_load.free_port()
-    process = start_server(port, log, debug=debug, profile=profile)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://{http_load.HOST}:{port}", timeout=10.0
-        ) as client:
-            await http_load.wait_until_ready(client, process)
-        yield Server(process, port, log)
-    finally:
-        await asyncio.to_thread(http_load.stop_server, process)
+) -> AbstractAsyncContextManager[Server]:
+    """A fresh server. ``debug`` logs every SQL statement (DEBUG=1 LOG_LEVEL=DEBUG
+    would not do: Django's `django` logger stops at INFO); with ``profile`` it
+    runs bench.profiled_asgi, whose ``profiling()`` phases go to that file."""
+    settings = {"DJANGO_SETTINGS_MODULE": "bench.sql_log_settings"} if debug else {}
+    if profile is None:
+        return servers.serving(settings, log=log)
+    settings["PROFILE_PATH"] = str(profile)
+    return servers.serving(settings, app="bench.profiled_asgi:application", log=log)
+
+
+def profiling(server: Server, profile: Path | None) -> AbstractContextManager[None]:
+    return server.profiling() if profile else nullcontext()
 
 
 # 1 and 4. Fan-out of one price change ----------------------------------------------
@@ -749,7 +683,7 @@ async def measure_fanout(writer: Writer, products: list[int], options: Options) 
             async with subscribed([server.ws_url], options.subscribers - 1, variables) as rest:
                 progress(f"  {options.subscribers} subscribers open")
                 await fanout.change([single, rest])  # warm-up
-                with server.profiling(options.profile):
+                with profiling(server, options.profile):
                     for n in range(options.changes):
                         single_ms, rest_ms = await fanout.change([single, rest])
                         many.add(Latencies(single_ms + rest_ms, fanout.cpu, [fanout.client_cpu]))

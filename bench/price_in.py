@@ -12,7 +12,6 @@ falls on both alike. Progress goes to stderr; the Markdown table to stdout.
 """
 
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench import http_load
+from bench import http_load, servers
 from tests.rates_server import RatesServer
 
 WARMUP = 10
@@ -60,26 +59,22 @@ async def post(client: httpx.AsyncClient, body: dict[str, str]) -> float:
 
 
 async def measure(label: str, rates: RatesServer, ttl: str | None) -> Figures:
-    settings = {"EXCHANGE_RATES_URL": rates.url, "EXCHANGE_RATES_TTL": ttl}
-    os.environ.update({name: value for name, value in settings.items() if value is not None})
-    port = http_load.free_port()
-    server = http_load.start_server(port)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://{http_load.HOST}:{port}") as client:
-            await http_load.wait_until_ready(client, server)
-            for _ in range(WARMUP):
-                await post(client, WITHOUT)
-                await post(client, WITH)
-            calls_before = rates.calls
-            with_times, without_times = [], []
-            for _ in range(PAGES):
-                without_times.append(await post(client, WITHOUT))
-                with_times.append(await post(client, WITH))
-            calls = rates.calls - calls_before
-    finally:
-        http_load.stop_server(server)
-        for name in settings:
-            os.environ.pop(name, None)
+    settings = {**http_load.BENCH_SETTINGS, "EXCHANGE_RATES_URL": rates.url}
+    if ttl is not None:
+        settings["EXCHANGE_RATES_TTL"] = ttl
+    async with (
+        servers.serving(settings) as server,
+        httpx.AsyncClient(base_url=server.base_url) as client,
+    ):
+        for _ in range(WARMUP):
+            await post(client, WITHOUT)
+            await post(client, WITH)
+        calls_before = rates.calls
+        with_times, without_times = [], []
+        for _ in range(PAGES):
+            without_times.append(await post(client, WITHOUT))
+            with_times.append(await post(client, WITH))
+        calls = rates.calls - calls_before
     figures = Figures(
         label,
         calls / PAGES,

@@ -22,26 +22,30 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import psycopg
 from psycopg import sql
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench import http_load
+from bench import servers
+from bench.servers import Server, cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG_PRODUCTS = 1_000_000
 SMALL_PRODUCTS = 10_000
 SMALL_DATABASE = "conveyor_bench_10k"
 MESSAGE_TIMEOUT = 60.0  # seconds a stream may stay silent before it counts as hung
-STARTUP_SECONDS = 60.0
 
 # The server's bounds, passed to every server explicitly so that the figures
 # printed beside the measurements are the ones in force (defaults: api.settings).
@@ -177,55 +181,16 @@ def ensure_small_database(big_url: str) -> str:
 # Servers ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    database_url: str
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{http_load.HOST}:{self.port}/graphql/"
-
-
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "api.settings",
-        "LOG_LEVEL": "WARNING",
-        "STREAM_DB_READERS": str(STREAM_DB_READERS),
-        "DB_POOL_MIN_SIZE": str(DB_POOL_MIN_SIZE),
-        "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE),
-    }
-    # The interpreter itself, not `uv run`: the Popen pid is the server's, whose
-    # /proc status the memory section reads.
-    command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
-    options = [
-        *("--host", http_load.HOST, "--port", str(port)),
-        *("--no-access-log", "--log-level", "warning"),
-    ]
-    # Its output goes to stderr, beside the progress lines, not into the tables.
-    return subprocess.Popen([*command, *options], cwd=ROOT, env=env, stdout=sys.stderr)
-
-
-@asynccontextmanager
-async def serving(database_url: str) -> AsyncIterator[Server]:
-    """A fresh server on ``database_url``, ready, and stopped on the way out."""
-    port = http_load.free_port()
-    process = start_server(database_url, port)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://{http_load.HOST}:{port}", timeout=10.0
-        ) as client:
-            await http_load.wait_until_ready(client, process)
-        yield Server(process, port, database_url)
-    finally:
-        http_load.stop_server(process)
+def serving(database_url: str) -> AbstractAsyncContextManager[Server]:
+    """A fresh server on ``database_url`` with the bounds printed beside the figures."""
+    return servers.serving(
+        {
+            "DATABASE_URL": database_url,
+            "STREAM_DB_READERS": str(STREAM_DB_READERS),
+            "DB_POOL_MIN_SIZE": str(DB_POOL_MIN_SIZE),
+            "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE),
+        }
+    )
 
 
 # Websocket client (graphql-transport-ws) ---------------------------------------
@@ -381,10 +346,10 @@ async def measure_ttfb(small_url: str, big_url: str, options: Options) -> list[s
     databases = [(small_url, SMALL_PRODUCTS), (big_url, BIG_PRODUCTS)]
     batch_sizes = (100, 500)
     async with AsyncExitStack() as stack:
-        servers = [await stack.enter_async_context(serving(url)) for url, _ in databases]
+        running = [await stack.enter_async_context(serving(url)) for url, _ in databases]
         sockets = [
             await stack.enter_async_context(session(server, deflate=options.deflate))
-            for server in servers
+            for server in running
         ]
         cells = {
             (products, size): FirstBatch(f"{products:,}", products, size)
@@ -464,13 +429,6 @@ class Tally:
     @property
     def rate(self) -> float:
         return self.products / self.seconds
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    # utime and stime are the 14th and 15th fields; the split starts at the 3rd.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure_throughput(big_url: str, options: Options) -> list[str]:

@@ -4,6 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import strawberry
 
+from api.errors import ClientError
+
 CENT = Decimal("0.01")
 
 
@@ -13,17 +15,18 @@ def serialize_decimal(value: Decimal) -> str:
 
 def parse_decimal(value: object) -> Decimal:
     # Strings are the contract; integers are unambiguous too. Floats are not
-    # accepted: 0.1 + 0.2 is not a price.
+    # accepted: 0.1 + 0.2 is not a price. A ClientError, not a ValueError:
+    # graphql-core keeps its code on the error it reports.
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f'Decimal must be a string such as "19.90", not {value!r}.')
+        raise ClientError(f'Decimal must be a string such as "19.90", not {value!r}.')
     try:
         parsed = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise ValueError(
+        raise ClientError(
             f'{value!r} is not a valid Decimal; use a string such as "19.90".'
         ) from None
     if not parsed.is_finite():
-        raise ValueError(f"{value!r} is not a finite Decimal.")
+        raise ClientError(f"{value!r} is not a finite Decimal.")
     return parsed
 
 

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from api.keyset import Keyset
 from products.models import Category, Product
+from products.search import matching_text, text_matches
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,9 @@ class ProductCriteria:
         """What ``filter_products`` selects, decided for one loaded product: live
         subscribers test each changed product without a query of their own.
         The two are held equal by tests."""
-        search = self.search.lower() if self.search else None
         return (
             (self.ids is None or product.pk in self.ids)
-            and (not search or search in product.name.lower() or search in product.sku.lower())
+            and (not self.search or text_matches(self.search, product.name, product.sku))
             and (self.category_ids is None or product.category_id in self.category_ids)
             and (self.price is None or self.price.contains(product.price))
             and (
@@ -105,7 +105,7 @@ def filter_products(
     if criteria.ids is not None:
         q &= Q(pk__in=criteria.ids)
     if criteria.search:
-        q &= Q(name__icontains=criteria.search) | Q(sku__icontains=criteria.search)
+        q &= matching_text(criteria.search, "name", "sku")
     if criteria.category_ids is not None:
         q &= Q(category_id__in=criteria.category_ids)
     if criteria.price is not None:

@@ -6,8 +6,10 @@ from enum import Enum
 import strawberry
 from django.db.models import QuerySet
 
+from api.errors import ClientError
 from api.ids import pks_of_type
 from api.keyset import Keyset
+from api.scalars import CENT
 from products import selectors
 from products.models import Category, Product
 from products.selectors import DecimalRange as DecimalRangeCriteria
@@ -28,8 +30,26 @@ class DecimalRange:
     gte: Decimal | None = None
     lte: Decimal | None = None
 
-    def to_criteria(self) -> DecimalRangeCriteria:
-        return DecimalRangeCriteria(gte=self.gte, lte=self.lte)
+    def to_criteria(self, name: str) -> DecimalRangeCriteria:
+        return DecimalRangeCriteria(
+            gte=money_bound(self.gte, f"{name}.gte"), lte=money_bound(self.lte, f"{name}.lte")
+        )
+
+
+WHOLE_LIMIT = Decimal(10**10)
+
+
+def money_bound(value: Decimal | None, name: str) -> Decimal | None:
+    """A bound on a price, which has cents and at most 10 whole digits (the
+    columns' ``max_digits=12, decimal_places=2``): a bound beyond that is a
+    mistake to point out, not a filter that silently matches all or nothing."""
+    if value is None:
+        return None
+    if abs(value) >= WHOLE_LIMIT:
+        raise ClientError(f"`{name}` must be below {WHOLE_LIMIT:,} (got {value}).")
+    if value != value.quantize(CENT):
+        raise ClientError(f"`{name}` must have at most 2 decimals (got {value}).")
+    return value
 
 
 @strawberry.input
@@ -55,8 +75,12 @@ class ProductFilter:
                 if self.categories is None
                 else frozenset(pks_of_type(self.categories, "Category", Category))
             ),
-            price=self.price.to_criteria() if self.price else None,
-            discounted_price=self.discounted_price.to_criteria() if self.discounted_price else None,
+            price=self.price.to_criteria("price") if self.price else None,
+            discounted_price=(
+                self.discounted_price.to_criteria("discountedPrice")
+                if self.discounted_price
+                else None
+            ),
             on_sale=self.on_sale,
             in_stock=self.in_stock,
         )

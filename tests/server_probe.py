@@ -1,0 +1,103 @@
+"""What a uvicorn started by a test holds, seen from outside: its PostgreSQL
+connections (by the ``application_name`` of its ``DATABASE_URL``) and its
+memory (from ``/proc``)."""
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from tests.conftest import served_database_url
+
+
+def named_database_url(application_name: str) -> str:
+    """The test database as a ``DATABASE_URL`` whose connections show in
+    ``pg_stat_activity`` under ``application_name``."""
+    return f"{served_database_url()}?application_name={application_name}"
+
+
+def server_pid(base_url: str) -> int:
+    """The pid of the uvicorn this process started on ``base_url``'s port."""
+    option = f"--port\0{base_url.rsplit(':', 1)[1]}\0"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_text()
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if parent == os.getpid() and "uvicorn" in cmdline and option in cmdline:
+            return int(entry.name)
+    raise LookupError(f"no uvicorn child serves {base_url}")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory in MB: all of it, and the anonymous part alone (the
+    heap, which is what a leak grows; shared libraries and mapped files are
+    the rest)."""
+
+    rss: float
+    anonymous: float
+
+    def __str__(self) -> str:
+        return f"RSS {self.rss:.1f} MB (anonymous {self.anonymous:.1f} MB)"
+
+
+def memory(pid: int) -> Memory:
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    kilobytes = {name: int(fields[name].split()[0]) for name in ("VmRSS", "RssAnon")}
+    return Memory(rss=kilobytes["VmRSS"] / 1024, anonymous=kilobytes["RssAnon"] / 1024)
+
+
+def _count(conn: psycopg.Connection, application_name: str) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [application_name]
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def connections(application_name: str) -> int:
+    with psycopg.connect(served_database_url(), autocommit=True) as conn:
+        return _count(conn, application_name)
+
+
+@contextmanager
+def sampled_connections(application_name: str, every: float = 0.02) -> Iterator[list[int]]:
+    """Counts ``application_name``'s connections every ``every`` seconds while
+    the block runs, from a thread and a connection of its own, so that a busy
+    event loop in the test delays no sample."""
+    samples: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(served_database_url(), autocommit=True) as conn:
+            while not done.is_set():
+                samples.append(_count(conn, application_name))
+                done.wait(every)
+
+    sampler = threading.Thread(target=sample, name="connection-sampler")
+    sampler.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        sampler.join()
+
+
+def settled(measure: Callable[[], float], at_most: float, within: float) -> float:
+    """``measure()`` once it is at most ``at_most``, or its last value after
+    ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while (value := measure()) > at_most and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value

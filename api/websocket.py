@@ -6,7 +6,9 @@ messages, and a close the server can ask for from anywhere (``close_later``)."""
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -65,20 +67,28 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
             await super().send(text_data, bytes_data, close)
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        self.log.closed_with = code or 1000
-        with suppress(OSError):  # the client is gone already
-            await super().close(code=code, reason=reason)
+        if self._start_closing(code or 1000):
+            await self._send_close(code, reason)
 
     def close_later(self, code: int, reason: str) -> None:
         """Closes the connection without waiting here for the close to go out,
         which waits for the client to read what was sent before it."""
-        if not self._closing:
-            task = asyncio.ensure_future(self.close(code=code, reason=reason))
+        if self._start_closing(code):
+            task = asyncio.ensure_future(self._send_close(code, reason))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    def _start_closing(self, code: int) -> bool:
+        """False if a close is under way already."""
+        if self._closing:
+            return False
+        self._closing = True
+        self.log.closed_with = code
+        return True
+
+    async def _send_close(self, code: int | None, reason: str | None) -> None:
+        with suppress(OSError):  # the client is gone already
+            await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
         try:
@@ -110,3 +120,12 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
         await self.send(text_data=json.dumps(error))
         await self.close(code=FORBIDDEN, reason="Forbidden")
         raise WebSocketDisconnected
+
+
+def connection_closer(context: object, code: int, reason: str) -> Callable[[], None]:
+    """What closes the websocket an operation runs on (its context's ``ws``)
+    with ``code``; nothing outside a websocket."""
+    connection = context.get("ws") if isinstance(context, dict) else None
+    if isinstance(connection, GraphQLConsumer):
+        return partial(connection.close_later, code, reason)
+    return lambda: None

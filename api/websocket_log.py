@@ -121,9 +121,10 @@ class ConnectionLog:
             record.end("cancelled")
 
     def sent(self, message: Mapping[str, Any]) -> None:
-        """Notes an operation that ended in an error, from the message that says so."""
+        """Notes an operation that ended in an error, from the message that says
+        so; once the server closes, nothing goes out and the close is the end."""
         record = self._running.get(message.get("id"))
-        if record is None:
+        if record is None or self.closed_with is not None:
             return
         payload = message.get("payload")
         if message["type"] == "error" or (

@@ -60,6 +60,13 @@ current_operation: ContextVar[OperationRecord | None] = ContextVar(
 )
 
 
+def name_operation(name: str | None) -> None:
+    """The operation's name in its document, when its client sent none."""
+    record = current_operation.get()
+    if record is not None and record.operation_name is None:
+        record.operation_name = name
+
+
 def count_sent(phase: str, rows: int) -> None:
     """A batch of ``rows`` products of ``phase`` handed to the client."""
     record = current_operation.get()

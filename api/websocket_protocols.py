@@ -11,8 +11,8 @@ error with ``extensions.code`` ``TOO_MANY_SUBSCRIPTIONS``, and every operation
 is logged (api.websocket_log).
 """
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
 
 from graphql import GraphQLError
 from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
@@ -35,9 +35,6 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 
 from api.websocket_log import ConnectionLog
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
 
 BAD_REQUEST = 4400
 TOO_MANY_INITIALISATION_REQUESTS = 4429
@@ -86,7 +83,7 @@ class JSONOnlyAdapter(ChannelsWebSocketAdapter):
     """Text that is not JSON is an error on both subprotocols: the legacy
     handler asks to skip it silently, which leaves its client waiting."""
 
-    def iter_json(self, *, ignore_parsing_errors: bool = False) -> "AsyncGenerator[object, None]":
+    def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         return super().iter_json()
 
 

@@ -66,16 +66,17 @@ async def state(base_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def unharmed(uvicorn_server, catalog) -> AsyncIterator[None]:
-    """After the test: nothing written, and the server answers and streams."""
+async def unharmed(uvicorn_server, limited_server, catalog) -> AsyncIterator[None]:
+    """After the test: nothing written, and both servers answer and stream."""
     before = await state(uvicorn_server)
     yield
-    async with httpx.AsyncClient(base_url=uvicorn_server) as client:
-        assert (await client.get("/healthz")).status_code == 200
     assert await state(uvicorn_server) == before
-    async with graphql_websocket(uvicorn_server, TRANSPORT) as socket:
-        (payload,) = await socket.collect(STREAM, {"batchSize": 10})
-    assert len(payload["data"]["productStream"]["products"]) == 3
+    for server in (uvicorn_server, limited_server):
+        async with httpx.AsyncClient(base_url=server) as client:
+            assert (await client.get("/healthz")).status_code == 200
+        async with graphql_websocket(server, TRANSPORT) as socket:
+            (payload,) = await socket.collect(STREAM, {"batchSize": 10})
+        assert len(payload["data"]["productStream"]["products"]) == 3
 
 
 @asynccontextmanager
@@ -189,7 +190,7 @@ async def test_a_handshake_without_a_known_subprotocol_is_closed_with_4406(
         assert (await closed(socket))[0] == 4406
 
 
-@pytest.mark.usefixtures("catalog")
+@pytest.mark.usefixtures("unharmed")
 async def test_no_connection_init_in_time_closes_with_4408(limited_server):
     async with raw_socket(limited_server, TRANSPORT, init=False) as socket:
         assert await closed(socket) == (4408, [])
@@ -262,7 +263,7 @@ async def test_an_anonymous_mutation_over_the_socket_writes_nothing(
         assert expected(error), error
 
 
-@pytest.mark.usefixtures("catalog")
+@pytest.mark.usefixtures("unharmed")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_an_operation_over_the_limit_gets_an_error_and_the_others_go_on(
     limited_server, protocol

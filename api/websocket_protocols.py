@@ -11,7 +11,9 @@ error with ``extensions.code`` ``TOO_MANY_SUBSCRIPTIONS``, and every operation
 is logged (api.websocket_log).
 """
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 from graphql import GraphQLError
@@ -37,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from api.websocket_log import ConnectionLog
 
 BAD_REQUEST = 4400
+INITIALISATION_TIMEOUT = 4408
 TOO_MANY_INITIALISATION_REQUESTS = 4429
 
 Context = dict[str, Any]
@@ -145,10 +148,21 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         return connection_log(self.view)
 
     async def handle(self) -> None:
+        # strawberry times out only graphql-transport-ws clients that never
+        # send connection_init; this protocol's would hold a socket for ever.
+        waiting = asyncio.create_task(self._close_unless_initialised())
         try:
             await super().handle()
         except NonJsonMessageReceived:
             await self.websocket.close(BAD_REQUEST, "WebSocket message must be valid JSON")
+        finally:
+            waiting.cancel()
+
+    async def _close_unless_initialised(self) -> None:
+        timeout: timedelta = cast(Any, self.view).connection_init_wait_timeout
+        await asyncio.sleep(timeout.total_seconds())
+        if not self.connection_acknowledged:
+            await self.websocket.close(INITIALISATION_TIMEOUT, "Connection initialisation timeout")
 
     async def handle_message(self, message: OperationMessage) -> None:
         if problem := message_problem(message, "start", "stop"):

@@ -191,8 +191,9 @@ async def test_a_handshake_without_a_known_subprotocol_is_closed_with_4406(
 
 
 @pytest.mark.usefixtures("unharmed")
-async def test_no_connection_init_in_time_closes_with_4408(limited_server):
-    async with raw_socket(limited_server, TRANSPORT, init=False) as socket:
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_no_connection_init_in_time_closes_with_4408(limited_server, protocol):
+    async with raw_socket(limited_server, protocol, init=False) as socket:
         assert await closed(socket) == (4408, [])
         assert socket.close_reason == "Connection initialisation timeout"
 

@@ -39,6 +39,8 @@ from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api.websocket_log import name_operation
+
 
 class SharedList(list[Any]):
     """Rows that many executions complete alike. Whatever resolves under them
@@ -73,6 +75,9 @@ class _Variables(Visitor):
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A websocket operation is logged by the name in its document when its
+        # client sent none with it.
+        name_operation(self.operation.name.value if self.operation.name else None)
         # Per subscription, shared by its events: a fixed few per document.
         self._selection_keys: dict[tuple[int, ...], str] = {}
         self._subfields: dict[tuple[Any, ...], CollectedFields] = {}

@@ -3,13 +3,14 @@
 from decimal import Decimal
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from accounts.graphql.mutations import Mutation as AccountMutation
 from api.execution import ExecutionContext
 from api.nodes import NodeQuery
+from api.parser_cache import ParserCache
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery

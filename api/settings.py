@@ -171,6 +171,19 @@ EXCHANGE_RATES_TIMEOUT = float(os.environ.get("EXCHANGE_RATES_TIMEOUT", "2"))
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 BROADCAST_PREFIX = os.environ.get("BROADCAST_PREFIX", "conveyor").strip()
 
+# Websockets (README, "Websocket limits"). A client has this many seconds to
+# send connection_init (else 4408); runs at most WS_MAX_SUBSCRIPTIONS
+# operations at once on one connection (one more is an error for that
+# operation alone); sends messages of at most WS_MAX_MESSAGE_BYTES (else 1009).
+WS_CONNECTION_INIT_TIMEOUT = float(os.environ.get("WS_CONNECTION_INIT_TIMEOUT", "10"))
+WS_MAX_SUBSCRIPTIONS = int(os.environ.get("WS_MAX_SUBSCRIPTIONS", "100"))
+WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", str(1024 * 1024)))
+# A live subscriber that falls behind is closed with 1013 (products.live): when
+# more than LIVE_MAX_PENDING changes wait for it, or when changes wait and it
+# has been stuck sending for LIVE_STALL_TIMEOUT seconds.
+LIVE_MAX_PENDING = int(os.environ.get("LIVE_MAX_PENDING", "100000"))
+LIVE_STALL_TIMEOUT = float(os.environ.get("LIVE_STALL_TIMEOUT", "30"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,15 +8,26 @@ then takes the rows that match its filter, and the ids of the others as
 removed. A feed coalesces by id, so a burst of changes waits as at most one
 entry per product, and a subscriber that is still sending its snapshot misses
 nothing: its feed was listening before the snapshot's first read.
+
+A subscriber that falls behind is let go of rather than buffered for without
+end: its feed is *overrun* when more than ``LIVE_MAX_PENDING`` changes wait
+in it, or when changes wait and the subscriber has not come back for more
+for ``LIVE_STALL_TIMEOUT`` seconds since it took its last batch (its client
+stopped reading, so it is stuck sending). The feed then drops what waits,
+takes no more, tells its subscriber's connection (``on_overrun``) and ends
+the subscriber's stream with ``LiveUpdatesLost`` when it comes back.
 """
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import islice
+
+from django.conf import settings
 
 from api.broadcast import Inbox, broadcast
 from api.execution import SharedList
@@ -48,20 +59,43 @@ class Changes:
     removed_ids: list[int]
 
 
+FELL_BEHIND = "Fell too far behind live updates; subscribe again."
+
+
+def no_one_to_tell() -> None:
+    pass
+
+
 class Feed:
     """The changes waiting for one live subscriber."""
 
     def __init__(
-        self, criteria: ProductCriteria, share: Callable[[list[Product]], SharedList]
+        self,
+        criteria: ProductCriteria,
+        share: Callable[[list[Product]], SharedList],
+        on_overrun: Callable[[], None] = no_one_to_tell,
     ) -> None:
         self.criteria = criteria
         self._share = share
+        self._on_overrun = on_overrun
+        self._max_pending = settings.LIVE_MAX_PENDING
+        self._stall_timeout = settings.LIVE_STALL_TIMEOUT
         # id → the product as last read, or None when it is gone from the view.
         self._pending: dict[int, Product | None] = {}
         self._arrived = asyncio.Event()
         self._lost: LiveUpdatesLost | None = None
+        # When the subscriber took its last batch, while it is away sending it;
+        # None while it waits here, and before it first came (its snapshot).
+        self._away_since: float | None = None
+
+    @property
+    def waiting(self) -> int:
+        """How many changes wait to be sent."""
+        return len(self._pending)
 
     def offer(self, ids: list[int], rows: Mapping[int, Product]) -> None:
+        if self._lost:
+            return
         criteria = self.criteria
         for id in ids:
             product = rows.get(id)
@@ -69,8 +103,21 @@ class Feed:
                 self._pending[id] = product
             elif criteria.could_have_held(id, deleted=product is None):
                 self._pending[id] = None
-        if self._pending:
+        if not self._pending:
+            return
+        if len(self._pending) > self._max_pending or self._stalled():
+            self._overrun()
+        else:
             self._arrived.set()
+
+    def _stalled(self) -> bool:
+        away_since = self._away_since
+        return away_since is not None and time.monotonic() - away_since > self._stall_timeout
+
+    def _overrun(self) -> None:
+        self._pending.clear()
+        self.lose(LiveUpdatesLost(FELL_BEHIND))
+        self._on_overrun()
 
     def lose(self, error: LiveUpdatesLost) -> None:
         self._lost = error
@@ -86,10 +133,12 @@ class Feed:
                 await self._arrived.wait()
             ids = list(islice(self._pending, limit))
             taken = [(id, self._pending.pop(id)) for id in ids]
+            self._away_since = time.monotonic()
             yield Changes(
                 products=self._share([product for _, product in taken if product is not None]),
                 removed_ids=[id for id, product in taken if product is None],
             )
+            self._away_since = None
 
 
 class LiveProducts:
@@ -104,12 +153,15 @@ class LiveProducts:
         self._ready: asyncio.Future[None] | None = None
 
     @asynccontextmanager
-    async def feed(self, criteria: ProductCriteria) -> AsyncIterator[Feed]:
-        """A feed that receives every change committed from now on."""
+    async def feed(
+        self, criteria: ProductCriteria, on_overrun: Callable[[], None] = no_one_to_tell
+    ) -> AsyncIterator[Feed]:
+        """A feed that receives every change committed from now on;
+        ``on_overrun`` is called if its subscriber falls too far behind."""
         self._users += 1
         try:
             await self._listen()
-            feed = Feed(criteria, self._share)
+            feed = Feed(criteria, self._share, on_overrun)
             self._feeds.add(feed)
             try:
                 yield feed

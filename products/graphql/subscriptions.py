@@ -20,11 +20,13 @@ from api.execution import PartlyShared, SharedList
 from api.ids import global_id
 from api.keyset import Keyset
 from api.selections import optimize_for_subfield
+from api.websocket import TRY_AGAIN_LATER, connection_closer
+from api.websocket_log import count_sent
 from api.windows import Batch, read_batches
 from products import models
 from products.graphql.inputs import ProductFilter, ProductOrder, criteria_of, keyset_of
 from products.graphql.types import Product
-from products.live import Feed, LiveUpdatesLost, live_products
+from products.live import FELL_BEHIND, Feed, LiveUpdatesLost, live_products
 from products.selectors import filter_products
 
 
@@ -95,7 +97,10 @@ class Subscription:
             return
         # Listening starts before the snapshot's first read: a change committed
         # while the snapshot is read is sent after it.
-        async with live_products.feed(criteria) as feed:
+        # A subscriber that falls too far behind has its connection closed with
+        # "try again later": it is stuck sending, so its stream cannot end itself.
+        on_overrun = connection_closer(info.context, TRY_AGAIN_LATER, FELL_BEHIND)
+        async with live_products.feed(criteria, on_overrun) as feed:
             async for batch in released(snapshot, live_batches(feed, batch_size, sequence)):
                 yield batch
 
@@ -107,6 +112,7 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
     hold its last batch of rows all that time."""
     for phase in phases:
         async for batch in phase:
+            count_sent(batch.phase.value, len(batch.products))
             yield batch
             batch.products = []
 

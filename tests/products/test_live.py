@@ -13,10 +13,11 @@ from asgiref.sync import sync_to_async
 from django.db import connections, transaction
 from strawberry.types import ExecutionResult
 
+from api.execution import SharedList
 from api.schema import schema
 from products import services
 from products.factories import ProductFactory
-from products.live import LiveProducts, LiveUpdatesLost
+from products.live import Feed, LiveProducts, LiveUpdatesLost
 from products.models import Product
 from products.selectors import DecimalRange, ProductCriteria, filter_products
 from tests.conftest import catalog_with_ties, kill_redis_listeners
@@ -175,3 +176,53 @@ async def test_a_quiet_live_stream_holds_no_rows():
         waiting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await waiting
+
+
+def overrun_feed(overruns: list[str]) -> Feed:
+    """A feed of every product that notes when it is overrun."""
+    return Feed(ProductCriteria(), SharedList, lambda: overruns.append("overrun"))
+
+
+async def test_a_feed_with_too_many_changes_waiting_is_overrun(settings):
+    settings.LIVE_MAX_PENDING = 100
+    overruns: list[str] = []
+    feed = overrun_feed(overruns)
+    feed.offer(list(range(1, 101)), {})  # deleted products: removals
+    assert (feed.waiting, overruns) == (100, [])
+    feed.offer([101], {})
+    assert (feed.waiting, overruns) == (0, ["overrun"])
+    feed.offer([102], {})  # takes no more, and tells once
+    assert (feed.waiting, overruns) == (0, ["overrun"])
+    with pytest.raises(LiveUpdatesLost, match="Fell too far behind"):
+        await anext(feed.changes(10))
+
+
+async def test_a_feed_whose_subscriber_is_stuck_sending_is_overrun(settings):
+    settings.LIVE_STALL_TIMEOUT = 0.2
+    overruns: list[str] = []
+    feed = overrun_feed(overruns)
+    changes = feed.changes(10)
+    feed.offer([1], {})
+    await anext(changes)  # the subscriber takes a batch and is away sending it
+    feed.offer([2], {})
+    assert (feed.waiting, overruns) == (1, [])
+    await asyncio.sleep(0.3)
+    feed.offer([3], {})
+    assert (feed.waiting, overruns) == (0, ["overrun"])
+    with pytest.raises(LiveUpdatesLost):
+        await anext(changes)
+
+
+async def test_a_subscriber_that_waits_or_sends_its_snapshot_is_not_stuck(settings):
+    settings.LIVE_STALL_TIMEOUT = 0.1
+    overruns: list[str] = []
+    feed = overrun_feed(overruns)
+    await asyncio.sleep(0.2)  # the snapshot is being sent: the feed is not read yet
+    feed.offer([1], {})
+    changes = feed.changes(10)
+    assert (await anext(changes)).removed_ids == [1]
+    waiting = asyncio.ensure_future(anext(changes))  # back for more, and waits
+    await asyncio.sleep(0.2)
+    feed.offer([2], {})
+    assert (await waiting).removed_ids == [2]
+    assert overruns == []

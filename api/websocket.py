@@ -63,8 +63,15 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
     ) -> None:
         # Whatever an operation still sends once a close is under way would
         # never reach the client, and uvicorn refuses it.
-        if not self._closing:
+        if self._closing:
+            return
+        try:
             await super().send(text_data, bytes_data, close)
+        except OSError:
+            # The client left without a close frame (ASGI servers raise an
+            # OSError then). That is no error of ours: the disconnect that
+            # follows ends the connection's operations.
+            self._closing = True
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
         if self._start_closing(code or 1000):

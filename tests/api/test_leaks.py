@@ -149,7 +149,7 @@ async def full_snapshot(base_url: str) -> int:
     return sum(len(r["data"]["productStream"]["products"]) for r in results)
 
 
-async def test_cancelled_and_dropped_streams_leave_nothing_behind(server, catalog):
+async def test_cancelled_and_dropped_streams_leave_nothing_behind(server, catalog, tmp_path):
     pid = server_pid(server)
     await run_cycles(server, catalog, 60)  # warm-up: threads, pool, caches
     baseline_connections = await asyncio.to_thread(settled, lambda: connections(SERVER), 1, 10)
@@ -182,3 +182,5 @@ async def test_cancelled_and_dropped_streams_leave_nothing_behind(server, catalo
     assert after_connections <= baseline_connections
     assert after_rss <= baseline.rss + MEMORY_TOLERANCE_MB
     assert await full_snapshot(server) == CATALOG
+    # Clients that leave, politely or not, are no errors of the server's.
+    assert "Traceback" not in (tmp_path / "server.log").read_text()

@@ -4,14 +4,15 @@ database restart.
 A restart cuts every pooled connection, and the pool learns it only by using
 them. With ``CONN_HEALTH_CHECKS`` Django has the pool check a connection
 before lending it, but psycopg_pool waits longer after each failed check (0,
-1, 2, 4 … s): with ten idle connections cut, a request would wait 15 s and
-time out first. Here the first failed check has the pool check every idle
-connection at once (an empty query each), so the next connection it lends is
-sound or new.
+1, 2, 4 … s): with four idle connections cut, a request waits 7 s for a
+sound one; with five, 15 s, past the default DB_POOL_TIMEOUT. Here the
+first failed check has the pool check every idle connection at once (an
+empty query each), so the next connection it lends is sound or new.
 """
 
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
@@ -42,7 +43,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             pools.setdefault(self.alias, pool)
         return pools[self.alias]
 
-    def _check_connection(self, connection: Any) -> None:
+    def _check_connection(self, connection: psycopg.Connection[Any]) -> None:
         try:
             ConnectionPool.check_connection(connection)
         except Exception:

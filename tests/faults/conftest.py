@@ -28,12 +28,16 @@ SUITE_ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres:"
 Serve = Callable[..., str]
 
 
-@pytest.fixture(scope="session")
-def private_postgres() -> Iterator[PostgresCluster]:
+def skip_unless_runnable() -> None:
     if SUITE_ON_POSTGRESQL:
         pytest.skip("the fault tests run once per test command, in its SQLite pass")
     if reason := missing_binaries():
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[PostgresCluster]:
+    skip_unless_runnable()
     with postgres_cluster(products=PRODUCTS) as cluster:
         yield cluster
 
@@ -47,8 +51,9 @@ def postgres(private_postgres: PostgresCluster) -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def private_redis(private_postgres: PostgresCluster) -> Iterator[RedisServer]:
-    """A private Redis for one test (skipped as the cluster is)."""
+def private_redis() -> Iterator[RedisServer]:
+    """A private Redis for one test."""
+    skip_unless_runnable()
     with redis_server() as server:
         yield server
 

@@ -28,6 +28,11 @@ SUITE_ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres:"
 Serve = Callable[..., str]
 
 
+def report(**timings: float) -> None:
+    """Prints a test's timings on one line (seen with ``pytest -s``)."""
+    print(" ".join(f"{name}={seconds:.2f}s" for name, seconds in timings.items()))
+
+
 def skip_unless_runnable() -> None:
     if SUITE_ON_POSTGRESQL:
         pytest.skip("the fault tests run once per test command, in its SQLite pass")

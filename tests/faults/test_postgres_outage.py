@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.conftest import Serve
+from tests.faults.conftest import PRODUCTS, Serve, report
 from tests.faults.services import PostgresCluster
 from tests.graphql_ws import graphql_websocket
 
@@ -34,10 +34,6 @@ async def timed(request: Awaitable[httpx.Response]) -> tuple[float, httpx.Respon
     started = time.monotonic()
     response = await request
     return time.monotonic() - started, response
-
-
-def report(**timings: float) -> None:
-    print(" ".join(f"{name}={seconds:.2f}s" for name, seconds in timings.items()))
 
 
 async def stream_to_the_end(base_url: str) -> list[Any]:
@@ -96,7 +92,7 @@ async def test_a_stream_ends_with_an_error_and_the_server_recovers(
 
     assert all("errors" not in batch for batch in batches)
     assert batches[-1]["data"]["productStream"]["snapshotComplete"]
-    assert sum(len(b["data"]["productStream"]["products"]) for b in batches) == 5000
+    assert sum(len(b["data"]["productStream"]["products"]) for b in batches) == PRODUCTS
     assert serving_again < RECOVERY_SECONDS
     report(
         stream_ended=stream_ended,

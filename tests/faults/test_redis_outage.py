@@ -12,7 +12,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.faults.conftest import Serve
+from tests.faults.conftest import Serve, report
 from tests.faults.services import PostgresCluster, RedisServer, staff_token
 from tests.graphql_ws import GraphQLWebSocket, graphql_websocket
 
@@ -31,10 +31,6 @@ SET_PRICE = """mutation($id: ID!, $price: Decimal!) {
 # mutation answers, with Redis gone.
 PROMPTLY = 1.0
 RESUMED_WITHIN = 5.0
-
-
-def report(**timings: float) -> None:
-    print(" ".join(f"{name}={seconds:.2f}s" for name, seconds in timings.items()))
 
 
 async def post(base_url: str, query: str, variables: dict[str, Any], token: str = "") -> Any:

@@ -99,7 +99,14 @@ def database_config(url: str) -> dict[str, object]:
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
             # Seconds before connections above min_size that sat unused close.
             "max_idle": float(os.environ.get("DB_POOL_MAX_IDLE", "600")),
+            # The pool retries a lost connection after 1, 2, 4 … s: after a long
+            # outage it would wait that long again once PostgreSQL is back.
+            # Giving up soon instead lets the next request connect at once.
+            "reconnect_timeout": float(os.environ.get("DB_POOL_RECONNECT_TIMEOUT", "2")),
         }
+        # Django's backend, but for a pool that, finding a connection cut, checks
+        # them all (api.postgresql); each is checked before it is lent.
+        config["ENGINE"] = "api.postgresql"
         # Every read is a bounded keyset window, so server-side cursors buy
         # nothing and would break behind a transaction-pooling proxy.
         config["DISABLE_SERVER_SIDE_CURSORS"] = True

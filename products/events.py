@@ -8,7 +8,6 @@ process reads the rows once and shares them between its subscribers
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -34,13 +33,15 @@ def publish_on_commit(changes: Iterable[ProductChange]) -> None:
     """Publishes ``changes`` when the current transaction commits (at once
     outside one). A failure to publish is logged; the write stands."""
     changes = list(changes)
+
+    # A function of its own, not a partial: Django names it (__qualname__)
+    # when it logs the failure of a robust hook.
+    def publish_changes() -> None:
+        for start in range(0, len(changes), CHANGES_PER_MESSAGE):
+            broadcast().publish(channel(), encode(changes[start : start + CHANGES_PER_MESSAGE]))
+
     if changes:
-        transaction.on_commit(partial(_publish, changes), robust=True)
-
-
-def _publish(changes: list[ProductChange]) -> None:
-    for start in range(0, len(changes), CHANGES_PER_MESSAGE):
-        broadcast().publish(channel(), encode(changes[start : start + CHANGES_PER_MESSAGE]))
+        transaction.on_commit(publish_changes, robust=True)
 
 
 def encode(changes: Iterable[ProductChange]) -> bytes:

@@ -113,7 +113,7 @@ def category_factory(db: None) -> type[CategoryFactory]:
     return CategoryFactory
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -136,7 +136,7 @@ def running_uvicorn(
     """A real ``uvicorn api.asgi:application`` process, configured by the
     environment variables ``settings`` as well, its output going to ``log``
     if given; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **(settings or {}),

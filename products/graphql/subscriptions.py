@@ -100,9 +100,12 @@ class Subscription:
         # A subscriber that falls too far behind has its connection closed with
         # "try again later": it is stuck sending, so its stream cannot end itself.
         on_overrun = connection_closer(info.context, TRY_AGAIN_LATER, FELL_BEHIND)
-        async with live_products.feed(criteria, on_overrun) as feed:
-            async for batch in released(snapshot, live_batches(feed, batch_size, sequence)):
-                yield batch
+        try:
+            async with live_products.feed(criteria, on_overrun) as feed:
+                async for batch in released(snapshot, live_batches(feed, batch_size, sequence)):
+                    yield batch
+        except LiveUpdatesLost as error:  # listening failed to start, or stopped
+            raise LiveUnavailable(str(error)) from None
 
 
 async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[ProductBatch]:
@@ -134,17 +137,14 @@ async def snapshot_batches(
 async def live_batches(
     feed: Feed, batch_size: int, sequence: Iterator[int]
 ) -> AsyncIterator[ProductBatch]:
-    try:
-        async for changes in feed.changes(batch_size):
-            yield ProductBatch(
-                phase=StreamPhase.LIVE,
-                sequence=next(sequence),
-                products=cast(list[Product], changes.products),
-                removed_ids=[
-                    strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
-                ],
-                cursor=None,
-                snapshot_complete=True,
-            )
-    except LiveUpdatesLost as error:
-        raise LiveUnavailable(str(error)) from None
+    async for changes in feed.changes(batch_size):
+        yield ProductBatch(
+            phase=StreamPhase.LIVE,
+            sequence=next(sequence),
+            products=cast(list[Product], changes.products),
+            removed_ids=[
+                strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
+            ],
+            cursor=None,
+            snapshot_complete=True,
+        )

@@ -48,7 +48,7 @@ def test_database_url_selects_postgresql_with_a_pool() -> None:
     from api.settings import database_config
 
     config = database_config("postgres://u:p@db.example.com:5433/catalog")
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["ENGINE"] == "api.postgresql"  # Django's, with its pool checked (api.postgresql)
     assert config["CONN_MAX_AGE"] == 0
     assert "pool" in config["OPTIONS"]  # type: ignore[operator]
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True

@@ -89,3 +89,17 @@ async def test_a_rolled_back_write_publishes_nothing(inbox):
     await save_then_roll_back()
     await sync_to_async(lambda: services.save_product(Product.objects.get(pk=product.pk)))()
     assert received(inbox) == [ProductChange(product.pk, 2)]
+
+
+def test_a_write_stands_when_its_event_cannot_be_published(settings, caplog):
+    category = CategoryFactory.create()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    broadcast.cache_clear()
+    try:
+        with transaction.atomic():
+            product = services.save_product(ProductFactory.build(category=category))
+    finally:
+        broadcast.cache_clear()
+    assert Product.objects.filter(pk=product.pk).exists()
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "publish_changes" in record.getMessage()

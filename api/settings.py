@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: gives every request its id and logs it, whatever answers it.
+    "api.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,6 +152,16 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 CONNECTION_DEFAULT_PAGE_SIZE = 20
 CONNECTION_MAX_PAGE_SIZE = 100
 STREAM_MAX_BATCH_SIZE = 1000
+
+# Limits of one GraphQL request (api/limits.py; README, "Limits and errors").
+GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
+GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
+GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# Larger bodies are refused with 413 (api/views.py); Django's own limit is the
+# same, so that no other view reads more either.
+GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = GRAPHQL_MAX_BODY_BYTES
 
 # Streams read in keyset windows of up to this many rows, each on one of
 # STREAM_DB_READERS threads with a pooled connection of its own: the most

@@ -6,6 +6,7 @@ from enum import Enum
 import strawberry
 from django.db.models import QuerySet
 
+from api.errors import ClientError
 from api.ids import pks_of_type
 from api.keyset import Keyset
 from products import selectors
@@ -47,6 +48,9 @@ class ProductFilter:
     in_stock: bool | None = strawberry.field(default=None, description="Stock > 0.")
 
     def to_criteria(self) -> ProductCriteria:
+        # SQLite would search for it, PostgreSQL refuses it in text: refused alike.
+        if self.search and "\x00" in self.search:
+            raise ClientError("`search` must not contain NUL characters.")
         return ProductCriteria(
             ids=None if self.ids is None else frozenset(pks_of_type(self.ids, "Product", Product)),
             search=self.search,

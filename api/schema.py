@@ -19,6 +19,7 @@ from api.error_reporting import report_errors
 from api.execution import ExecutionContext
 from api.limits import limit_extensions
 from api.nodes import NodeQuery
+from api.operation_name import OperationNameRequired
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
@@ -73,6 +74,7 @@ schema = Schema(
     # share its syntax tree instead of holding a thousand.
     extensions=[
         *limit_extensions(),
+        OperationNameRequired,
         OperationRecorder,
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

@@ -113,6 +113,12 @@ CASES: list[tuple[str, Request, int, str]] = [
     # The document.
     ("syntax error", post("{ products { "), 200, PARSE),
     ("two anonymous operations", post("{ __typename } { __typename }"), 200, INVALID),
+    (
+        "two operations, no operationName",
+        post("query A { __typename } query B { __typename }"),
+        200,
+        INVALID,
+    ),
     ("too deep", post(nested(11)), 200, INVALID),
     (
         "too many aliases",

@@ -264,3 +264,9 @@ def test_introspection_can_be_switched_off(test_database_url: str) -> None:
         assert {error["extensions"]["code"] for error in errors} == {INVALID}
         typename = httpx.post(f"{base_url}/graphql/", json={"query": "{ __typename }"})
         assert typename.json() == {"data": {"__typename": "Query"}}
+
+
+def test_the_export_refuses_nul_in_search(client: httpx.Client) -> None:
+    response = client.get("/export/products.csv", params={"search": "a\u0000b"})
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]

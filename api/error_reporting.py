@@ -19,10 +19,10 @@ flood of them must not bury real failures.
 import logging
 from collections.abc import Iterator
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
-from psycopg_pool import PoolTimeout
 
 from api.request_id import current_request_id, new_request_id
 
@@ -37,7 +37,14 @@ INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
 MASKED_MESSAGE = "Unexpected error."
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+# Django wraps what psycopg raises, but not everywhere (its pool's PoolTimeout
+# is a psycopg OperationalError); the causes of an error are searched too.
+DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def report_errors(errors: list[GraphQLError]) -> None:

@@ -162,10 +162,8 @@ GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
-# Larger bodies are refused with 413 (api/views.py); Django's own limit is the
-# same, so that no other view reads more either.
+# Larger request bodies are refused with 413 before they are read (api/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = GRAPHQL_MAX_BODY_BYTES
 
 # Streams read in keyset windows of up to this many rows, each on one of
 # STREAM_DB_READERS threads with a pooled connection of its own: the most

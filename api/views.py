@@ -1,7 +1,6 @@
 from typing import Any
 
 from cross_web import HTTPException
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
@@ -14,7 +13,6 @@ HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
 }
 
 
@@ -29,8 +27,6 @@ class GraphQLView(AsyncGraphQLView):
             return await self.run(request=request)
         except HTTPException as error:
             return request_error(error.reason, error.status_code)
-        except RequestDataTooBig:
-            return request_error("The request body is too large.", 413)
 
     def decode_json(self, data: str | bytes) -> object:
         try:

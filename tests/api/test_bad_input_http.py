@@ -270,3 +270,18 @@ def test_the_export_refuses_nul_in_search(client: httpx.Client) -> None:
     response = client.get("/export/products.csv", params={"search": "a\u0000b"})
     assert response.status_code == 400
     assert "NUL" in response.json()["error"]
+
+
+def test_a_chunked_body_over_the_limit_is_refused(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "{ __typename }", "padding": "'
+        for _ in range(80):
+            yield b"x" * 16384  # 1.25 MiB in all, with no Content-Length
+        yield b'"}'
+
+    response = client.post(
+        "/graphql/", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert client.get("/healthz").status_code == 200

@@ -285,3 +285,18 @@ def test_a_chunked_body_over_the_limit_is_refused(client: httpx.Client) -> None:
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (NODE, {"id": to_base64("Secret", 1)}),
+        (PRODUCT, {"id": to_base64("Category", 1)}),
+    ],
+    ids=["unknown type", "another type"],
+)
+def test_an_id_naming_another_type_names_nothing(
+    client: httpx.Client, query: str, variables: dict[str, Any]
+) -> None:
+    body = client.post("/graphql/", json={"query": query, "variables": variables}).json()
+    assert body == {"data": {next(iter(body["data"])): None}}

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext as OperationContext
@@ -20,6 +20,7 @@ from api.execution import ExecutionContext
 from api.limits import limit_extensions
 from api.nodes import NodeQuery
 from api.operation_name import OperationNameRequired
+from api.parser_cache import ReportingParserCache
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
@@ -76,7 +77,7 @@ schema = Schema(
         *limit_extensions(),
         OperationNameRequired,
         OperationRecorder,
-        lambda: ParserCache(maxsize=256),
+        lambda: ReportingParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ],
 )

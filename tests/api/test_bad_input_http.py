@@ -29,10 +29,13 @@ STREAM = "subscription($n: Int!) { productStream(batchSize: $n) { sequence } }"
 
 
 def nested(depth: int) -> str:
-    """products→edges→node→category→products… until ``depth`` fields deep."""
+    """products→edges→node→category→products… with its leaf at ``depth``,
+    counted as strawberry's QueryDepthLimiter does (top-level fields are 0)."""
     path = ["products", "edges", "node", "category"]
-    fields = [path[i % 4] for i in range(depth - 1)] + ["id"]
-    return "{ " + " { ".join(fields) + " }" * depth
+    leaves = {"products": "totalCount", "edges": "cursor", "node": "id", "category": "id"}
+    fields = [path[i % 4] for i in range(depth)]
+    fields.append(leaves[fields[-1]])
+    return "{ " + " { ".join(fields) + " }" * len(fields)
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,9 @@ def test_the_deepest_legit_query_passes(client: httpx.Client) -> None:
     ProductFactory(category=CategoryFactory())
     body = client.post("/graphql/", json={"query": query}).json()
     assert "errors" not in body, body
-    assert "errors" in client.post("/graphql/", json={"query": nested(11)}).json()
+    assert "errors" not in client.post("/graphql/", json={"query": nested(10)}).json()
+    (error,) = client.post("/graphql/", json={"query": nested(11)}).json()["errors"]
+    assert "exceeds maximum operation depth of 10" in error["message"]
 
 
 def test_introspection_is_on_by_default(client: httpx.Client) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import pytest
+import websockets
 from django.db import OperationalError
 from django.test import Client
 from psycopg_pool import PoolTimeout
@@ -14,6 +15,7 @@ from psycopg_pool import PoolTimeout
 from api.schema import schema
 from products import selectors
 from products.graphql import subscriptions
+from tests.graphql_ws import PROTOCOLS, graphql_websocket
 
 QUERY = "query Shelf { products(first: 1) { edges { cursor } } }"
 STREAM = "subscription { productStream { sequence } }"
@@ -192,3 +194,41 @@ def test_other_requests_log_a_plain_http_line(
     assert set(health) == {"time", "event", "request_id", "method", "path", "status", "duration_ms"}
     assert export["event"] == "http"
     assert export["status"] == 400
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_limits_and_codes_hold_over_websockets(uvicorn_server: str, protocol: str) -> None:
+    fields = ["productStream", "products", "category", "products", "edges", "node"] * 2 + ["id"]
+    too_deep = "subscription { " + " { ".join(fields) + " }" * len(fields)  # id at depth 12
+    cases = [
+        (too_deep, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            'subscription { productStream(filter: {search: "a\\u0000b"}) { sequence } }',
+            "BAD_USER_INPUT",
+        ),
+    ]
+    async with graphql_websocket(uvicorn_server, protocol) as socket:
+        for query, code in cases:
+            (result,) = await socket.collect(query)
+            (error, *_) = result["errors"]
+            assert error["extensions"]["code"] == code, (query[:40], error)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "query", ["subscription { productStream { ", "subscription { " + "__typename " * 5001 + "}"]
+)
+async def test_a_document_that_does_not_parse_over_websockets(
+    uvicorn_server: str, query: str
+) -> None:
+    """The legacy protocol answers an error; graphql-transport-ws closes the
+    socket with 4400, as strawberry does for a document it cannot parse."""
+    async with graphql_websocket(uvicorn_server, "graphql-ws") as socket:
+        (result,) = await socket.collect(query)
+        assert result["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    async with graphql_websocket(uvicorn_server, "graphql-transport-ws") as socket:
+        await socket.subscribe(query)
+        with pytest.raises(websockets.ConnectionClosed):
+            await socket.receive()
+        assert socket.socket.close_code == 4400

@@ -21,6 +21,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from api.body_limit import BodySizeLimit  # noqa: E402
 from api.schema import schema  # noqa: E402
 from api.websocket import GraphQLConsumer  # noqa: E402
 
@@ -28,7 +29,7 @@ graphql_websocket = GraphQLConsumer.as_asgi(schema=schema)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": BodySizeLimit(django_application),
         "websocket": AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", graphql_websocket)])),
     }
 )

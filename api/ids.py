@@ -18,11 +18,19 @@ def decode_global_id(value: str) -> tuple[str, str]:
     return global_id.type_name, global_id.node_id
 
 
+# Primary keys are 64-bit (BigAutoField): a larger number names no row, and
+# the database would refuse it with an error of its own.
+MAX_PK = 2**63 - 1
+
+
 def parse_pk(model: type[models.Model], node_id: str, global_id: str) -> Any:
     try:
-        return model._meta.pk.to_python(node_id)
+        pk = model._meta.pk.to_python(node_id)
     except ValidationError:
-        raise InvalidGlobalID(f"{global_id!r} is not a valid {model.__name__} ID.") from None
+        pk = None
+    if pk is None or (isinstance(pk, int) and not 0 < pk <= MAX_PK):
+        raise InvalidGlobalID(f"{global_id!r} is not a valid {model.__name__} ID.")
+    return pk
 
 
 def pks_of_type(global_ids: Iterable[str], type_name: str, model: type[models.Model]) -> list[Any]:

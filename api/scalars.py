@@ -7,6 +7,9 @@ import strawberry
 from api.errors import ClientError
 
 CENT = Decimal("0.01")
+# Digits allowed before the point, and after it: far more than any price or
+# discount needs, yet a bound on what a filter hands the database.
+MAX_DIGITS = 20
 
 
 def serialize_decimal(value: Decimal) -> str:
@@ -27,6 +30,11 @@ def parse_decimal(value: object) -> Decimal:
         ) from None
     if not parsed.is_finite():
         raise ClientError(f"{value!r} is not a finite Decimal.")
+    if parsed.adjusted() >= MAX_DIGITS or -int(parsed.as_tuple().exponent) > MAX_DIGITS:
+        raise ClientError(
+            f"Decimal out of range: at most {MAX_DIGITS} digits before the point and "
+            f"{MAX_DIGITS} after."
+        )
     return parsed
 
 

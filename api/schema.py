@@ -1,15 +1,25 @@
 """The schema root: every app's queries, mutations and subscriptions merged."""
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext as OperationContext
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from accounts.graphql.mutations import Mutation as AccountMutation
+from api.access_log import OperationRecorder
+from api.error_reporting import report_errors
 from api.execution import ExecutionContext
+from api.limits import limit_extensions
 from api.nodes import NodeQuery
+from api.operation_name import OperationNameRequired
 from api.parser_cache import ParserCache
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation
@@ -20,7 +30,41 @@ Query = merge_types("Query", (NodeQuery, ProductQuery))
 Mutation = merge_types("Mutation", (AccountMutation, ProductMutation))
 Subscription = merge_types("Subscription", (ProductSubscription,))
 
-schema = strawberry.Schema(
+
+class Schema(strawberry.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # One result per operation (HTTP): a subscription sent here would run
+        # as a query and fail on its stream, so it is refused (400) instead;
+        # subscriptions go over websockets (stream/subscribe).
+        allowed = set(allowed_operation_types or OperationType) - {OperationType.SUBSCRIPTION}
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: OperationContext | None = None
+    ) -> None:
+        # Called for every error before the response is made, in place of
+        # strawberry's, which logs each at ERROR, the client's mistakes too.
+        report_errors(errors)
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
@@ -29,5 +73,11 @@ schema = strawberry.Schema(
     # Storefronts send the same few documents over and over: each is parsed
     # and validated once, and a thousand live subscriptions of one document
     # share its syntax tree instead of holding a thousand.
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=[
+        *limit_extensions(),
+        OperationNameRequired,
+        OperationRecorder,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
 )

@@ -1,11 +1,55 @@
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from cross_web import HTTPException
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 
+from api.access_log import graphql_operation
+
+# Requests refused before any GraphQL runs (strawberry's HTTPException) get
+# a GraphQL-shaped JSON body like every other error, with a code by status.
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+}
+
 
 class GraphQLView(AsyncGraphQLView):
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        operation = graphql_operation()
+        if operation is not None and (request.method != "GET" or "query" in request.GET):
+            operation.served = True
+        try:
+            return await self.run(request=request)
+        except HTTPException as error:
+            return request_error(error.reason, error.status_code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            decoded = super().decode_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from None
+        # A list is a batch, which strawberry refuses with its own message.
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken, so mutations
         # made from it with a session pass the CSRF check; this sets the cookie.
         get_token(request)
         return await super().render_graphql_ide(request)
+
+
+def request_error(message: str, status: int) -> JsonResponse:
+    code = HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    operation = graphql_operation()
+    if operation is not None:
+        operation.error_codes = [code]
+    return JsonResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
+    )

@@ -139,6 +139,9 @@ class ExportRequest:
         single = {
             name: _single(name, values) for name, values in params.items() if name != "category"
         }
+        if "\x00" in single.get("search", ""):
+            # As in the GraphQL filter: PostgreSQL refuses NUL in text.
+            raise BadExportRequest("search must not contain NUL characters.")
         try:
             category_ids = (
                 pks_of_type(params["category"], "Category", Category)

@@ -1,13 +1,20 @@
 from decimal import Decimal
 from typing import Any
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from products import pricing
 
+# PostgreSQL refuses NUL in text and SQLite stores it: refused alike, as input
+# errors with the documented code INVALID.
+TEXT_VALIDATORS = [ProhibitNullCharactersValidator(code="invalid")]
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
@@ -31,7 +38,7 @@ def percent_in_range(field: str) -> Q:
 
 
 class Category(models.Model):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=TEXT_VALIDATORS)
     slug = models.SlugField(max_length=140, unique=True)
     discount_percent = optional_percent("Category-wide discount; empty for none.")
 
@@ -51,9 +58,9 @@ class Category(models.Model):
 
 
 class Product(models.Model):
-    sku = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
+    sku = models.CharField(max_length=64, unique=True, validators=TEXT_VALIDATORS)
+    name = models.CharField(max_length=200, validators=TEXT_VALIDATORS)
+    description = models.TextField(blank=True, default="", validators=TEXT_VALIDATORS)
     # PROTECT: deleting a category would silently change the price of every
     # product inheriting its discount; move its products first.
     category = models.ForeignKey(

@@ -67,6 +67,9 @@ class ProductFilter:
     in_stock: bool | None = strawberry.field(default=None, description="Stock > 0.")
 
     def to_criteria(self) -> ProductCriteria:
+        # SQLite would search for it, PostgreSQL refuses it in text: refused alike.
+        if self.search and "\x00" in self.search:
+            raise ClientError("`search` must not contain NUL characters.")
         return ProductCriteria(
             ids=None if self.ids is None else frozenset(pks_of_type(self.ids, "Product", Product)),
             search=self.search,

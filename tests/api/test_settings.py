@@ -52,3 +52,23 @@ def test_database_url_selects_postgresql_with_a_pool() -> None:
     assert config["CONN_MAX_AGE"] == 0
     assert "pool" in config["OPTIONS"]  # type: ignore[operator]
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_production_settings_pass_the_deployment_checks() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DJANGO_ENV", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "".join(chr(33 + (i * 7) % 90) for i in range(64)),
+            "ALLOWED_HOSTS": "api.example.com",
+            "CORS_ALLOWED_ORIGINS": "https://shop.example.com",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,104 @@
+"""One structured access line per HTTP request (``api.logs.log_access``).
+
+GraphQL requests log ``event="graphql"`` with what the operation was and how
+it ended; any other request a plain ``event="http"`` line. The middleware also
+gives the request its id (``api.request_id``), echoed as ``X-Request-ID``.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from time import perf_counter
+
+from asgiref.sync import markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+from strawberry.extensions import SchemaExtension
+
+from api.logs import log_access
+from api.request_id import accepted_request_id, reset_request_id, set_request_id
+
+
+@dataclass
+class GraphQLOperation:
+    """What the access line tells of a GraphQL request, filled as it is served."""
+
+    served: bool = False  # the request reached the GraphQL view
+    name: str | None = None
+    type: str | None = None
+    error_codes: list[str] = field(default_factory=list)
+
+
+_operation: ContextVar[GraphQLOperation | None] = ContextVar("graphql_operation", default=None)
+
+
+def graphql_operation() -> GraphQLOperation | None:
+    """The record of the GraphQL request being served over HTTP; None
+    elsewhere (websockets, management commands)."""
+    return _operation.get()
+
+
+class OperationRecorder(SchemaExtension):
+    """Notes the operation's name, type and error codes for the access line."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        record = graphql_operation()
+        if record is None:
+            return
+        context = self.execution_context
+        record.name = context.operation_name
+        try:
+            record.type = context.operation_type.value
+        except RuntimeError:  # no document, or no such operation in it
+            record.type = None
+        errors = context.result.errors if context.result else None
+        record.error_codes = [str((error.extensions or {}).get("code")) for error in errors or []]
+
+
+class AccessLogMiddleware:
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = accepted_request_id(request.headers.get("X-Request-ID"))
+        id_token = set_request_id(request_id)
+        operation = GraphQLOperation()
+        operation_token = _operation.set(operation)
+        started = perf_counter()
+        try:
+            response = await self.get_response(request)
+        finally:
+            _operation.reset(operation_token)
+            reset_request_id(id_token)
+        response["X-Request-ID"] = request_id
+        fields: dict[str, object] = {
+            "request_id": request_id,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((perf_counter() - started) * 1000, 1),
+        }
+        if operation.served:
+            log_access("graphql", **fields, **_graphql_fields(operation, response.status_code))
+        else:
+            log_access("http", **fields)
+        return response
+
+
+def _graphql_fields(operation: GraphQLOperation, status: int) -> dict[str, object]:
+    if status >= 400:
+        outcome = "rejected"
+    elif operation.error_codes:
+        outcome = "errors"
+    else:
+        outcome = "ok"
+    return {
+        "operation_name": operation.name,
+        "operation_type": operation.type,
+        "outcome": outcome,
+        "error_codes": sorted(set(operation.error_codes)),
+    }

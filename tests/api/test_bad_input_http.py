@@ -151,13 +151,13 @@ CASES: list[tuple[str, Request, int, str]] = [
     ("ID of pk 0", post(PRODUCT, {"id": to_base64("Product", 0)}), 200, "INVALID_ID"),
     ("cursor not base64", post(PAGE, {"after": "%%%"}), 200, "INVALID_CURSOR"),
     ("cursor with a bad signature", post(PAGE, {"after": "W10:AAAA"}), 200, "INVALID_CURSOR"),
-    # Decimals in filters.
-    ("Decimal abc", post(PRODUCTS, {"f": {"price": {"gte": "abc"}}}), 200, INVALID),
-    ("Decimal 1e309", post(PRODUCTS, {"f": {"price": {"gte": "1e309"}}}), 200, INVALID),
-    ("Decimal NaN", post(PRODUCTS, {"f": {"price": {"gte": "NaN"}}}), 200, INVALID),
-    ("Decimal Infinity", post(PRODUCTS, {"f": {"price": {"lte": "Infinity"}}}), 200, INVALID),
-    ("Decimal of 400 digits", post(PRODUCTS, {"f": {"price": {"lte": "9" * 400}}}), 200, INVALID),
-    ("Decimal as a float", post(PRODUCTS, {"f": {"price": {"lte": 1.5}}}), 200, INVALID),
+    # Decimals in filters: the scalar's own error, BAD_USER_INPUT.
+    ("Decimal abc", post(PRODUCTS, {"f": {"price": {"gte": "abc"}}}), 200, "BAD_USER_INPUT"),
+    ("Decimal 1e309", post(PRODUCTS, {"f": {"price": {"gte": "1e309"}}}), 200, "BAD_USER_INPUT"),
+    ("Decimal NaN", post(PRODUCTS, {"f": {"price": {"gte": "NaN"}}}), 200, "BAD_USER_INPUT"),
+    ("Decimal Infinity", post(PRODUCTS, {"f": {"price": {"lte": "Infinity"}}}), 200, "BAD_USER_INPUT"),
+    ("Decimal of 400 digits", post(PRODUCTS, {"f": {"price": {"lte": "9" * 400}}}), 200, "BAD_USER_INPUT"),
+    ("Decimal as a float", post(PRODUCTS, {"f": {"price": {"lte": 1.5}}}), 200, "BAD_USER_INPUT"),
     ("NUL in search", post(PRODUCTS, {"f": {"search": "a\u0000b"}}), 200, "BAD_USER_INPUT"),
     # Mutations.
     ("anonymous mutation", post(CREATE, product_input()), 200, "FORBIDDEN"),

@@ -23,6 +23,7 @@ import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from api.request_id import current_request_id, new_request_id
 
@@ -31,6 +32,7 @@ logger = logging.getLogger("conveyor.errors")
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
+BAD_REQUEST = "BAD_REQUEST"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -45,6 +47,7 @@ DATABASE_UNAVAILABLE = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
+OPERATION_NOT_ALLOWED = (InvalidOperationTypeError, CannotGetOperationTypeError)
 
 
 def report_errors(errors: list[GraphQLError]) -> None:
@@ -55,6 +58,10 @@ def report_errors(errors: list[GraphQLError]) -> None:
             logger.debug("client error: %s", error.message)
         elif isinstance(error, GraphQLSyntaxError):
             _settle(error, PARSE_FAILED)
+        elif isinstance(error.original_error, OPERATION_NOT_ALLOWED):
+            # strawberry's refusal of an operation the transport does not run
+            # (a mutation on the legacy websocket protocol): as over HTTP.
+            _settle(error, BAD_REQUEST)
         elif error.original_error is None or isinstance(error.original_error, GraphQLError):
             # Validation, variable coercion, unknown operation names, or a
             # GraphQLError a resolver raised on purpose.

@@ -155,8 +155,18 @@ CASES: list[tuple[str, Request, int, str]] = [
     ("Decimal abc", post(PRODUCTS, {"f": {"price": {"gte": "abc"}}}), 200, "BAD_USER_INPUT"),
     ("Decimal 1e309", post(PRODUCTS, {"f": {"price": {"gte": "1e309"}}}), 200, "BAD_USER_INPUT"),
     ("Decimal NaN", post(PRODUCTS, {"f": {"price": {"gte": "NaN"}}}), 200, "BAD_USER_INPUT"),
-    ("Decimal Infinity", post(PRODUCTS, {"f": {"price": {"lte": "Infinity"}}}), 200, "BAD_USER_INPUT"),
-    ("Decimal of 400 digits", post(PRODUCTS, {"f": {"price": {"lte": "9" * 400}}}), 200, "BAD_USER_INPUT"),
+    (
+        "Decimal Infinity",
+        post(PRODUCTS, {"f": {"price": {"lte": "Infinity"}}}),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "Decimal of 400 digits",
+        post(PRODUCTS, {"f": {"price": {"lte": "9" * 400}}}),
+        200,
+        "BAD_USER_INPUT",
+    ),
     ("Decimal as a float", post(PRODUCTS, {"f": {"price": {"lte": 1.5}}}), 200, "BAD_USER_INPUT"),
     ("NUL in search", post(PRODUCTS, {"f": {"search": "a\u0000b"}}), 200, "BAD_USER_INPUT"),
     # Mutations.

@@ -202,8 +202,8 @@ def code_of(code: str) -> Callable[[dict[str, Any]], bool]:
     return lambda error: error.get("extensions", {}).get("code") == code
 
 
-def saying(text: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda error: text in error["message"]
+def saying(text: str, code: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda error: text in error["message"] and code_of(code)(error)
 
 
 BAD_OPERATIONS = [
@@ -215,14 +215,20 @@ BAD_OPERATIONS = [
     pytest.param(
         STREAM,
         {"filter": {"price": {"gte": "abc"}}},
-        saying("not a valid Decimal"),
+        saying("not a valid Decimal", "BAD_USER_INPUT"),
         id="a bad Decimal",
     ),
     pytest.param(
-        STREAM, {"batchSize": "ten"}, saying("Int cannot represent"), id="a variable of a bad type"
+        STREAM,
+        {"batchSize": "ten"},
+        saying("Int cannot represent", "GRAPHQL_VALIDATION_FAILED"),
+        id="a variable of a bad type",
     ),
     pytest.param(
-        "subscription { nope }", {}, saying("Cannot query field 'nope'"), id="a validation error"
+        "subscription { nope }",
+        {},
+        saying("Cannot query field 'nope'", "GRAPHQL_VALIDATION_FAILED"),
+        id="a validation error",
     ),
 ]
 
@@ -253,7 +259,10 @@ async def test_a_syntax_error_on_the_legacy_protocol_is_an_error_of_its_operatio
 @pytest.mark.usefixtures("unharmed")
 @pytest.mark.parametrize(
     ("protocol", "expected"),
-    [(TRANSPORT, code_of("FORBIDDEN")), (LEGACY, saying("mutations are not allowed"))],
+    [
+        (TRANSPORT, code_of("FORBIDDEN")),
+        (LEGACY, saying("mutations are not allowed", "BAD_REQUEST")),
+    ],
 )
 async def test_an_anonymous_mutation_over_the_socket_writes_nothing(
     uvicorn_server, protocol, expected

@@ -56,7 +56,7 @@ async def lines_of(log: Path, connection_of: str) -> list[dict[str, Any]]:
                 for line in lines
                 if line.get("operation_name") == connection_of
             }
-            mine = [line for line in lines if line["connection_id"] in ids]
+            mine = [line for line in lines if line.get("connection_id") in ids]
             if any(line["event"] == "websocket" for line in mine):
                 return mine
             await asyncio.sleep(0.05)

@@ -11,8 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
+from django.db import connection
 
 from tests.conftest import served_database_url
+
+# The marks of a test of what a server holds in PostgreSQL.
+ON_POSTGRESQL_ONLY = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="what is measured is the server's pooled PostgreSQL connections",
+    ),
+]
 
 
 def named_database_url(application_name: str) -> str:

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from strawberry.relay import to_base64
 
 from products.models import Product
 from tests.conftest import running_uvicorn
 from tests.graphql_ws import PROTOCOLS, GraphQLWebSocket, graphql_websocket
 from tests.server_probe import (
+    ON_POSTGRESQL_ONLY,
     Memory,
     connections,
     memory,
@@ -29,14 +29,7 @@ from tests.server_probe import (
     settled,
 )
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="what is measured is the server's pooled PostgreSQL connections",
-    ),
-]
+pytestmark = ON_POSTGRESQL_ONLY
 
 SERVER = "conveyor-leaks-test"  # the server's application_name in pg_stat_activity
 CATALOG = 3000

@@ -16,23 +16,15 @@ from typing import Any
 import httpx
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from strawberry.relay import to_base64
 
 from products.models import Category, Product
 from products.selectors import DecimalRange, ProductCriteria, filter_products
 from tests.conftest import running_uvicorn
 from tests.graphql_ws import PROTOCOLS, graphql_websocket
-from tests.server_probe import named_database_url, sampled_connections
+from tests.server_probe import ON_POSTGRESQL_ONLY, named_database_url, sampled_connections
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="what is measured is the server's pooled PostgreSQL connections",
-    ),
-]
+pytestmark = ON_POSTGRESQL_ONLY
 
 SERVER = "conveyor-load-test"  # the server's application_name in pg_stat_activity
 POOL_MAX_SIZE = 10

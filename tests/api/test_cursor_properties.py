@@ -7,12 +7,13 @@ exact ``pageInfo``."""
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strawberry.relay import to_base64
 
 from products.models import Product
 from tests.conftest import GraphQL, catalog_with_ties
+from tests.properties import examples
 
 PAGE = """query($first: Int, $after: String, $last: Int, $before: String, $orderBy: ProductOrder) {
   products(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
@@ -35,16 +36,6 @@ ORDER_BY = st.builds(
 # BAD_USER_INPUT error of its own (PostgreSQL cannot store it in text).
 TEXT = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 CURSOR_LIKE = st.from_regex(r"\A[A-Za-z0-9_\-]{0,80}:[A-Za-z0-9_\-]{0,60}\Z")
-
-
-def examples(count: int) -> settings:
-    """The examples a test tries; its products, made once by its fixtures,
-    are the same for all (read only)."""
-    return settings(
-        deadline=None,
-        max_examples=count,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
 
 
 @pytest.fixture

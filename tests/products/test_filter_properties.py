@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from strawberry.relay import from_base64, to_base64
 from strawberry.types import ExecutionResult
@@ -18,6 +18,7 @@ from api.schema import schema
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category, Product
 from products.selectors import DecimalRange, ProductCriteria
+from tests.properties import examples
 
 pytestmark = pytest.mark.django_db(transaction=True)  # streams read on threads of their own
 
@@ -37,16 +38,6 @@ NAMES = [
 # error of its own (PostgreSQL cannot store it in text).
 CHARACTERS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 CENTS = st.integers(0, 60_000).map(lambda cents: Decimal(cents) / 100)
-
-
-def examples(count: int) -> settings:
-    """The examples a test tries; its products, made once by its fixture, are
-    the same for all (read only)."""
-    return settings(
-        deadline=None,
-        max_examples=count,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
 
 
 @pytest.fixture

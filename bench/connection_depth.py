@@ -25,7 +25,6 @@ from products.models import Product  # noqa: E402
 
 MIN_PRODUCTS = 1_000_000
 DEPTH_GOAL = 1.5
-THROUGHPUT_GOAL = 1.0
 
 
 def progress(line: str) -> None:
@@ -59,22 +58,6 @@ def depth_table(results: dict[str, dict[str, paging.Depth | str]]) -> list[str]:
     return lines
 
 
-def throughput_table(totals: dict[http_load.Target, http_load.Throughput]) -> list[str]:
-    project, stock = totals[http_load.PROJECT], totals[http_load.STOCK]
-    ratio = project.rps / stock.rps
-    verdict = "met" if ratio >= THROUGHPUT_GOAL else "missed"
-    return [
-        f"| First page over HTTP | {http_load.PROJECT.label} / {http_load.STOCK.label} "
-        f"| {http_load.PROJECT.label} | {http_load.STOCK.label} |",
-        "|---|---|---|---|",
-        f"| `first: 20`, {http_load.CONCURRENCY} concurrent | ×{ratio:.2f} "
-        f"| {project.rps:.1f} req/s | {stock.rps:.1f} req/s |",
-        "",
-        f"{http_load.ROUNDS} alternating rounds of {http_load.REQUESTS_PER_ROUND} requests per "
-        f"side, one uvicorn process. Goal: ≥ {THROUGHPUT_GOAL} — {verdict}.",
-    ]
-
-
 async def main() -> int:
     count = await Product.objects.acount()
     if count < MIN_PRODUCTS:
@@ -91,7 +74,7 @@ async def main() -> int:
     progress("measuring HTTP throughput…")
     totals = await http_load.compare()
     print(f"{count:,} products on {connection.display_name}.\n")
-    print("\n".join([*depth_table(depth), "", *throughput_table(totals)]))
+    print("\n".join([*depth_table(depth), "", *http_load.throughput_table(totals)]))
     return 0
 
 

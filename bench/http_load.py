@@ -1,6 +1,11 @@
 """First pages over real HTTP: one uvicorn process serving both the project's
 ``/graphql/`` and the baseline's ``/stock-graphql/`` (bench.settings), loaded
-in alternating rounds so that the machine's noise falls on both alike."""
+in alternating rounds so that the machine's noise falls on both alike.
+
+    DATABASE_URL=postgres://... python -m bench.http_load
+
+prints the table alone; ``bench.connection_depth`` prints it after its own.
+"""
 
 import asyncio
 import logging
@@ -22,6 +27,7 @@ BENCH_SETTINGS = {"DJANGO_SETTINGS_MODULE": "bench.settings"}
 CONCURRENCY = 8
 ROUNDS = 8
 REQUESTS_PER_ROUND = 200
+THROUGHPUT_GOAL = 1.0
 
 NODE = "id sku name price discountPercent discountedPrice category { name }"
 SELECTION = (
@@ -99,3 +105,23 @@ async def compare() -> dict[Target, Throughput]:
                     total.requests + round_.requests, total.seconds + round_.seconds
                 )
     return totals
+
+
+def throughput_table(totals: dict[Target, Throughput]) -> list[str]:
+    project, stock = totals[PROJECT], totals[STOCK]
+    ratio = project.rps / stock.rps
+    verdict = "met" if ratio >= THROUGHPUT_GOAL else "missed"
+    return [
+        f"| First page over HTTP | {PROJECT.label} / {STOCK.label} "
+        f"| {PROJECT.label} | {STOCK.label} |",
+        "|---|---|---|---|",
+        f"| `first: 20`, {CONCURRENCY} concurrent | ×{ratio:.2f} "
+        f"| {project.rps:.1f} req/s | {stock.rps:.1f} req/s |",
+        "",
+        f"{ROUNDS} alternating rounds of {REQUESTS_PER_ROUND} requests per "
+        f"side, one uvicorn process. Goal: ≥ {THROUGHPUT_GOAL} — {verdict}.",
+    ]
+
+
+if __name__ == "__main__":
+    print("\n".join(throughput_table(asyncio.run(compare()))))

@@ -9,13 +9,14 @@ the session cookie counts on a websocket as it does over HTTP.
 import gc
 import os
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
+from api.static_files import StaticFilesHandler
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings")
-# Django must be set up before anything imports models. The admin's few
-# static files are served by the same process, so one command runs everything.
-django_application = ASGIStaticFilesHandler(get_asgi_application())
+# Django must be set up before anything imports models. Static files (the
+# admin's, GraphiQL's) are served by the same process (api.static_files).
+django_application = StaticFilesHandler(get_asgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "strawberry_django",
+    # GraphiQL's template and static files (api/graphiql.py).
+    "api",
     "accounts",
     "products",
 ]

@@ -6,6 +6,7 @@ from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 
 from api.access_log import graphql_operation
+from api.graphiql import render_graphiql
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.
@@ -42,7 +43,7 @@ class GraphQLView(AsyncGraphQLView):
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken, so mutations
         # made from it with a session pass the CSRF check; this sets the cookie.
         get_token(request)
-        return await super().render_graphql_ide(request)
+        return render_graphiql(request)
 
 
 def request_error(message: str, status: int) -> JsonResponse:

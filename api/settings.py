@@ -44,6 +44,8 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ",".join(CORS_ALLOWED_ORIGINS))
+# A write Django's CSRF check refuses gets the API's JSON error, not an HTML page.
+CSRF_FAILURE_VIEW = "api.error_responses.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

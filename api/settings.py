@@ -173,6 +173,9 @@ GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 # Larger request bodies are refused with 413 before they are read (api/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
+# So that a client still sending such a body can read the 413, up to this many
+# of its bytes are read and thrown away before the connection is closed.
+GRAPHQL_MAX_DISCARD_BYTES = int(os.environ.get("GRAPHQL_MAX_DISCARD_BYTES", str(16 * 1024 * 1024)))
 
 # Streams read in keyset windows of up to this many rows, each on one of
 # STREAM_DB_READERS threads with a pooled connection of its own: the most

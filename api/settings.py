@@ -228,6 +228,11 @@ LOGGING = {
             "level": os.environ.get("ACCESS_LOG_LEVEL", "INFO"),
             "propagate": False,
         },
+        # uvicorn's text line per request would repeat the JSON one. This is
+        # what its --no-access-log does, done here so that however the server
+        # is started, each request is logged once: Django is set up when
+        # uvicorn imports the application, before it takes any connection.
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

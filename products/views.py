@@ -7,10 +7,10 @@ from products.export import BadExportRequest, ExportFormat, ExportRequest, expor
 
 
 async def export_products(request: HttpRequest, format: ExportFormat) -> HttpResponseBase:
-    if request.method not in ("GET", "HEAD"):
+    if request.method != "GET":
         # Django's require_GET would answer an empty HTML page.
         refused = error_response("The export is read with GET.", "METHOD_NOT_ALLOWED", 405)
-        refused["Allow"] = "GET, HEAD"
+        refused["Allow"] = "GET"
         return refused
     try:
         export = ExportRequest.from_params(dict(request.GET.lists()))

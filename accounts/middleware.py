@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from accounts.services import authenticate_token
 from accounts.tokens import InvalidToken, bearer_token
+from api.error_responses import error_response
 
 if TYPE_CHECKING:  # the configured user model, as django-stubs resolves it
     from django.contrib.auth.models import _User
@@ -49,7 +50,6 @@ class BearerTokenMiddleware:
 
 def unauthenticated(message: str) -> JsonResponse:
     """A 401 shaped like a GraphQL response, which every client here can read."""
-    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    response = JsonResponse(body, status=401)
+    response = error_response(message, "UNAUTHENTICATED", 401)
     response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response

@@ -75,6 +75,10 @@ class AccessLogMiddleware:
             _operation.reset(operation_token)
             reset_request_id(id_token)
         response["X-Request-ID"] = request_id
+        # Django's own flag: its line for every 4xx and 5xx answer on
+        # django.request ("Bad Request: /graphql/", at WARNING) would repeat
+        # this one. Exceptions are logged by the error handlers, once.
+        response._has_been_logged = True  # type: ignore[attr-defined]
         fields: dict[str, object] = {
             "request_id": request_id,
             "method": request.method,
@@ -90,7 +94,9 @@ class AccessLogMiddleware:
 
 
 def _graphql_fields(operation: GraphQLOperation, status: int) -> dict[str, object]:
-    if status >= 400:
+    if status >= 500:
+        outcome = "failed"
+    elif status >= 400:
         outcome = "rejected"
     elif operation.error_codes:
         outcome = "errors"

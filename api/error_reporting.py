@@ -55,7 +55,7 @@ def report_errors(errors: list[GraphQLError]) -> None:
     that every transport sends what was decided here."""
     for error in errors:
         if (error.extensions or {}).get("code"):
-            logger.debug("client error: %s", error.message)
+            log_client_error(error.message)
         elif isinstance(error, GraphQLSyntaxError):
             _settle(error, PARSE_FAILED)
         elif isinstance(error.original_error, OPERATION_NOT_ALLOWED):
@@ -78,8 +78,24 @@ def report_errors(errors: list[GraphQLError]) -> None:
             _settle(error, VALIDATION_FAILED)
 
 
+def log_client_error(message: str) -> None:
+    logger.debug("client error: %s", message)
+
+
+def log_unexpected(exception: BaseException | None, request_id: str, where: str) -> None:
+    """Logs a bug once, with its traceback, under the id the client was given."""
+    logger.error(
+        "unexpected error (request %s) at %s: %s",
+        request_id,
+        where,
+        exception,
+        exc_info=exception,
+        extra={"request_id": request_id},
+    )
+
+
 def _settle(error: GraphQLError, code: str) -> None:
-    logger.debug("client error: %s", error.message)
+    log_client_error(error.message)
     error.extensions = {**(error.extensions or {}), "code": code}
 
 
@@ -106,14 +122,7 @@ def _causes(exception: BaseException) -> Iterator[BaseException]:
 def _mask(error: GraphQLError) -> None:
     request_id = current_request_id() or new_request_id()
     original = error.original_error
-    logger.error(
-        "unexpected error (request %s) at %s: %s",
-        request_id,
-        ".".join(map(str, error.path or [])) or "-",
-        original,
-        exc_info=original,
-        extra={"request_id": request_id},
-    )
+    log_unexpected(original, request_id, ".".join(map(str, error.path or [])) or "-")
     if not settings.DEBUG:
         error.message = MASKED_MESSAGE
         error.original_error = None

@@ -44,6 +44,8 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ",".join(CORS_ALLOWED_ORIGINS))
+# A write Django's CSRF check refuses gets the API's JSON error, not an HTML page.
+CSRF_FAILURE_VIEW = "api.error_responses.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -173,6 +175,9 @@ GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 # Larger request bodies are refused with 413 before they are read (api/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
+# So that a client still sending such a body can read the 413, up to this many
+# of its bytes are read and thrown away before the connection is closed.
+GRAPHQL_MAX_DISCARD_BYTES = int(os.environ.get("GRAPHQL_MAX_DISCARD_BYTES", str(16 * 1024 * 1024)))
 
 # Streams read in keyset windows of up to this many rows, each on one of
 # STREAM_DB_READERS threads with a pooled connection of its own: the most
@@ -225,6 +230,11 @@ LOGGING = {
             "level": os.environ.get("ACCESS_LOG_LEVEL", "INFO"),
             "propagate": False,
         },
+        # uvicorn's text line per request would repeat the JSON one. This is
+        # what its --no-access-log does, done here so that however the server
+        # is started, each request is logged once: Django is set up when
+        # uvicorn imports the application, before it takes any connection.
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

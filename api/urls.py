@@ -26,3 +26,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
 ]
+
+# Errors Django answers itself are JSON too (api.error_responses).
+handler400 = "api.error_responses.bad_request"
+handler403 = "api.error_responses.permission_denied"
+handler404 = "api.error_responses.page_not_found"
+handler500 = "api.error_responses.server_error"

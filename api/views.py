@@ -1,11 +1,13 @@
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 
 from api.access_log import graphql_operation
+from api.error_responses import error_response
 from api.graphiql import render_graphiql
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
@@ -30,10 +32,13 @@ class GraphQLView(AsyncGraphQLView):
             return request_error(error.reason, error.status_code)
 
     def decode_json(self, data: str | bytes) -> object:
+        # orjson, not json: Python's decoder raises RecursionError on JSON
+        # nested a few thousand deep, orjson refuses past 1024 levels with a
+        # decode error; it refuses invalid UTF-8, lone surrogates and NaN too.
         try:
-            decoded = super().decode_json(data)
-        except UnicodeDecodeError:
-            raise HTTPException(400, "The request body is not valid UTF-8.") from None
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"The request is not valid JSON: {error}.") from None
         # A list is a batch, which strawberry refuses with its own message.
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
@@ -47,10 +52,4 @@ class GraphQLView(AsyncGraphQLView):
 
 
 def request_error(message: str, status: int) -> JsonResponse:
-    code = HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
-    operation = graphql_operation()
-    if operation is not None:
-        operation.error_codes = [code]
-    return JsonResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
-    )
+    return error_response(message, HTTP_ERROR_CODES.get(status, "BAD_REQUEST"), status)

@@ -1,13 +1,17 @@
 """The export endpoints: ``GET /export/products.csv`` and ``/export/products.ndjson``."""
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
-from django.views.decorators.http import require_GET
 
+from api.error_responses import error_response
 from products.export import BadExportRequest, ExportFormat, ExportRequest, export_chunks
 
 
-@require_GET
 async def export_products(request: HttpRequest, format: ExportFormat) -> HttpResponseBase:
+    if request.method != "GET":
+        # Django's require_GET would answer an empty HTML page.
+        refused = error_response("The export is read with GET.", "METHOD_NOT_ALLOWED", 405)
+        refused["Allow"] = "GET"
+        return refused
     try:
         export = ExportRequest.from_params(dict(request.GET.lists()))
     except BadExportRequest as error:

@@ -3,7 +3,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -129,13 +129,21 @@ def served_database_url() -> str:
     return f"postgres://{settings['USER']}{password}@{settings['HOST']}{port}/{settings['NAME']}"
 
 
+# uvicorn's own lines (startup, shutdown) at WARNING only, to keep the output short.
+QUIET = ("--log-level", "warning")
+
+
 @contextmanager
 def running_uvicorn(
-    database_url: str, settings: Mapping[str, str] | None = None, log: Path | None = None
+    database_url: str,
+    settings: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    options: Sequence[str] = QUIET,
 ) -> Iterator[str]:
-    """A real ``uvicorn api.asgi:application`` process, configured by the
-    environment variables ``settings`` as well, its output going to ``log``
-    if given; yields its base URL."""
+    """A real ``uvicorn api.asgi:application --host 127.0.0.1 --port …``
+    process with ``options`` besides, configured by the environment variables
+    ``settings`` as well, its output going to ``log`` if given; yields its
+    base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -144,10 +152,10 @@ def running_uvicorn(
         "DJANGO_SETTINGS_MODULE": "api.settings",
     }
     command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
-    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    address = ["--host", "127.0.0.1", "--port", str(port)]
     output = log.open("wb") if log else None
     process = subprocess.Popen(
-        [*command, *options],
+        [*command, *address, *options],
         cwd=ROOT,
         env=env,
         stdout=output,

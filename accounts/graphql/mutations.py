@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from strawberry.types import Info
 
 from accounts.identity import http_request
-from accounts.permissions import csrf_protected
+from accounts.permissions import csrf_protected, login_csrf_protected
 from api.errors import ClientError
 from api.payloads import UserError
 
@@ -29,7 +29,7 @@ def _session_request(info: Info) -> HttpRequest:
 class Mutation:
     @strawberry.mutation(
         description="Starts a Django session (its cookie) for these credentials.",
-        extensions=[csrf_protected()],
+        extensions=[login_csrf_protected()],
     )
     async def login(self, info: Info, username: str, password: str) -> AuthPayload:
         request = _session_request(info)

@@ -10,6 +10,7 @@ from websockets.exceptions import InvalidStatus
 
 from accounts.factories import UserFactory
 from accounts.models import ApiToken
+from accounts.permissions import ANONYMOUS, NOT_STAFF
 from accounts.services import create_api_token, revoke_api_tokens
 from tests.graphql_ws import PROTOCOLS, graphql_websocket, refused_connection
 
@@ -62,10 +63,10 @@ async def create_category(base_url: str, **connection: Any) -> list[dict[str, An
         return await socket.collect(CREATE)
 
 
-def assert_forbidden(payloads: list[dict[str, Any]]) -> None:
+def assert_forbidden(payloads: list[dict[str, Any]], message: str = NOT_STAFF) -> None:
     ((error,),) = (payload["errors"] for payload in payloads)
     assert error["extensions"]["code"] == "FORBIDDEN"
-    assert error["message"] == "Only staff users may do this."
+    assert error["message"] == message
 
 
 async def test_a_staff_token_in_connection_init_may_write(uvicorn_server, staff_token):
@@ -74,7 +75,7 @@ async def test_a_staff_token_in_connection_init_may_write(uvicorn_server, staff_
 
 
 async def test_an_anonymous_connection_may_read_but_not_write(uvicorn_server, transactional_db):
-    assert_forbidden(await create_category(uvicorn_server))
+    assert_forbidden(await create_category(uvicorn_server), ANONYMOUS)
     async with graphql_websocket(uvicorn_server, TRANSPORT_WS) as socket:
         assert await socket.collect("{ categories { totalCount } }") == [
             {"data": {"categories": {"totalCount": 0}}}

@@ -79,6 +79,13 @@ CASES: list[tuple[str, Request, int, str]] = [
         BAD_REQUEST,
     ),
     ("empty body", raw(b""), 400, BAD_REQUEST),
+    (
+        "JSON nested 100,000 deep",
+        raw(b'{"query": "{ __typename }", "variables": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        400,
+        BAD_REQUEST,
+    ),
+    ("NaN in JSON", raw(b'{"query": "{ __typename }", "variables": {"x": NaN}}'), 400, BAD_REQUEST),
     ("JSON array body", raw(b'[{"query": "{ __typename }"}]'), 400, BAD_REQUEST),
     ("JSON string body", raw(b'"{ __typename }"'), 400, BAD_REQUEST),
     ("JSON null body", raw(b"null"), 400, BAD_REQUEST),

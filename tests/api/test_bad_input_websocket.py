@@ -125,6 +125,7 @@ VIOLATIONS = [
     only(LEGACY, "binary frame", lambda s, e: [b"\x00\xff"], 1002),
     *both("malformed JSON", lambda s, e: ['{"type": "connection_init"'], 4400),
     *both("a JSON array", lambda s, e: ["[1, 2]"], 4400),
+    *both("JSON nested 100,000 deep", lambda s, e: ["[" * 100_000 + "]" * 100_000], 4400),
     *both("JSON null", lambda s, e: ["null"], 4400),
     *both("no type", lambda s, e: [json.dumps({"id": "1"})], 4400),
     *both("an unknown type", lambda s, e: [json.dumps({"type": "bogus"})], 4400),

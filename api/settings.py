@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "channels",
-    "strawberry_django",
+    # The project's own commands (export_schema); no models.
+    "api",
     "accounts",
     "products",
 ]

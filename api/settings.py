@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: gives every request its id and logs it, whatever answers it.
     "api.access_log.AccessLogMiddleware",
+    # /healthz and /readyz, on plain HTTP and any Host: before the HTTPS
+    # redirect and the host validation of the middleware below.
+    "api.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

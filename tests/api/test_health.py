@@ -2,6 +2,7 @@ import secrets
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import running_uvicorn
 
@@ -16,6 +17,7 @@ def test_readyz_says_503_promptly_when_the_database_is_unreachable() -> None:
         assert httpx.get(f"{base_url}/healthz").status_code == 200
 
 
+@pytest.mark.django_db
 def test_probes_answer_plain_http_by_any_host_under_the_production_settings(
     test_database_url: str,
 ) -> None:

@@ -1,21 +1,41 @@
 # Everything a fresh machine needs comes from pyproject.toml and uv.lock.
-UV := python3 -m uv
+# uv is the one on PATH, else one installed into a virtual environment of its
+# own, $(BOOTSTRAP): a distribution's Python refuses `pip install` outside one.
+PYTHON ?= python3
+BOOTSTRAP := .bootstrap
+UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
+# Packages are installed with their bytecode: no command then compiles a
+# thousand modules first (at every start, where PYTHONDONTWRITEBYTECODE is set).
+export UV_COMPILE_BYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PRODUCTS ?= 5000
 # `make test` runs the suite on SQLite, then again on PostgreSQL when this is set.
 TEST_POSTGRES_URL ?=
 
-.PHONY: install serve test lint typecheck schema
+.PHONY: install runtime serve test lint typecheck schema
 
+$(BOOTSTRAP)/bin/uv:
+	@$(PYTHON) -m venv --clear $(BOOTSTRAP) || { echo "Could not create $(BOOTSTRAP) with $(PYTHON): install its venv module (Debian, Ubuntu: apt install python3-venv), or uv itself (https://docs.astral.sh/uv/)." >&2; exit 1; }
+	$(BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.9"
+
+# The bootstrapped uv first, when it is the one used.
+install runtime: | $(filter $(BOOTSTRAP)/%,$(UV))
+
+# Everything, the development tools included.
 install:
-	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
 	$(UV) sync --locked
 
-serve: install
-	$(UV) run python manage.py migrate --noinput
-	$(UV) run python manage.py seed_products --count $(DEMO_PRODUCTS) --if-empty
-	$(UV) run uvicorn api.asgi:application --host $(HOST) --port $(PORT)
+# The runtime dependencies, leaving alone the development tools already there
+# (`--no-dev` alone would remove them, and the next `make test` reinstall them).
+runtime:
+	$(UV) sync --locked --no-dev --inexact
+
+# `--no-sync`: `uv run` would otherwise install the development tools too.
+serve: runtime
+	$(UV) run --no-sync python manage.py migrate --noinput
+	$(UV) run --no-sync python manage.py seed_products --count $(DEMO_PRODUCTS) --if-empty
+	$(UV) run --no-sync uvicorn api.asgi:application --host $(HOST) --port $(PORT)
 
 lint: install
 	$(UV) run ruff format --check .

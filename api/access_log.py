@@ -1,18 +1,18 @@
 """One structured access line per HTTP request (``api.logs.log_access``).
 
 GraphQL requests log ``event="graphql"`` with what the operation was and how
-it ended; any other request a plain ``event="http"`` line. The middleware also
-gives the request its id (``api.request_id``), echoed as ``X-Request-ID``.
+it ended (noted by api.operation_recorder); any other request a plain
+``event="http"`` line. The middleware also gives the request its id
+(``api.request_id``), echoed as ``X-Request-ID``.
 """
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
 
 from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
-from strawberry.extensions import SchemaExtension
 
 from api.logs import log_access
 from api.request_id import accepted_request_id, reset_request_id, set_request_id
@@ -35,24 +35,6 @@ def graphql_operation() -> GraphQLOperation | None:
     """The record of the GraphQL request being served over HTTP; None
     elsewhere (websockets, management commands)."""
     return _operation.get()
-
-
-class OperationRecorder(SchemaExtension):
-    """Notes the operation's name, type and error codes for the access line."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        record = graphql_operation()
-        if record is None:
-            return
-        context = self.execution_context
-        record.name = context.operation_name
-        try:
-            record.type = context.operation_type.value
-        except RuntimeError:  # no document, or no such operation in it
-            record.type = None
-        errors = context.result.errors if context.result else None
-        record.error_codes = [str((error.extensions or {}).get("code")) for error in errors or []]
 
 
 class AccessLogMiddleware:

@@ -14,12 +14,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from accounts.graphql.mutations import Mutation as AccountMutation
-from api.access_log import OperationRecorder
 from api.error_reporting import report_errors
 from api.execution import ExecutionContext
 from api.limits import limit_extensions
 from api.nodes import NodeQuery
 from api.operation_name import OperationNameRequired
+from api.operation_recorder import OperationRecorder
 from api.parser_cache import ParserCache
 from api.scalars import DECIMAL
 from products.graphql.mutations import Mutation as ProductMutation

@@ -8,6 +8,8 @@ import django_stubs_ext
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from api.secret_key import refuse_published_keys
+
 # Generic admin and queryset classes at run time, as the type stubs declare them.
 django_stubs_ext.monkeypatch()
 
@@ -32,11 +34,15 @@ PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"
 
 _DEV_SECRET_KEY = "dev-insecure-conveyor-secret-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _DEV_SECRET_KEY)
-if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEV_SECRET_KEY):
-    raise ImproperlyConfigured(
-        "DJANGO_ENV=production needs SECRET_KEY set to a random value of at least 50 characters."
-    )
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+if PRODUCTION:
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs SECRET_KEY set to a random value of at least 50 "
+            "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    # The development key above among them: it is written in this file.
+    refuse_published_keys(SECRET_KEY, SECRET_KEY_FALLBACKS, BASE_DIR)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -56,8 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "channels",
-    "strawberry_django",
-    # GraphiQL's template and static files (api/graphiql.py).
+    # The project's own: GraphiQL's template and static files (api/graphiql.py)
+    # and commands (export_schema); no models.
     "api",
     "accounts",
     "products",
@@ -66,6 +72,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: gives every request its id and logs it, whatever answers it.
     "api.access_log.AccessLogMiddleware",
+    # /healthz and /readyz, on plain HTTP and any Host: before the HTTPS
+    # redirect and the host validation of the middleware below.
+    "api.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

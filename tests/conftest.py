@@ -29,6 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # channels of its own (BROADCAST_PREFIX), so concurrent runs do not mix.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Whether this is the PostgreSQL pass of the test command. Tests that use
+# nothing of the suite's database run in its SQLite pass alone, which every
+# run makes.
+SUITE_ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:"))
+
 GraphQL = Callable[..., dict[str, Any]]
 
 
@@ -133,17 +138,35 @@ def served_database_url() -> str:
 QUIET = ("--log-level", "warning")
 
 
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
+    """Returns once the server started as ``process`` answers ``/healthz``."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running_uvicorn(
     database_url: str,
     settings: Mapping[str, str] | None = None,
     log: Path | None = None,
     options: Sequence[str] = QUIET,
+    *,
+    python: Path | str = sys.executable,
+    cwd: Path = ROOT,
 ) -> Iterator[str]:
     """A real ``uvicorn api.asgi:application --host 127.0.0.1 --port …``
     process with ``options`` besides, configured by the environment variables
     ``settings`` as well, its output going to ``log`` if given; yields its
-    base URL."""
+    base URL. ``python`` and ``cwd`` default to this interpreter and the
+    checkout."""
     port = free_port()
     env = {
         **os.environ,
@@ -151,28 +174,19 @@ def running_uvicorn(
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "api.settings",
     }
-    command = [sys.executable, "-m", "uvicorn", "api.asgi:application"]
+    command = [str(python), "-m", "uvicorn", "api.asgi:application"]
     address = ["--host", "127.0.0.1", "--port", str(port)]
     output = log.open("wb") if log else None
     process = subprocess.Popen(
         [*command, *address, *options],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT if log else None,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
+        wait_until_healthy(base_url, process)
         yield base_url
     finally:
         process.terminate()

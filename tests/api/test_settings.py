@@ -72,3 +72,19 @@ def test_production_settings_pass_the_deployment_checks() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_a_secret_key_written_in_the_projects_files() -> None:
+    from api.settings import _DEV_SECRET_KEY
+
+    readme = next(line for line in (ROOT / "README.md").read_text().splitlines() if len(line) > 60)
+    random_key = "".join(chr(33 + (i * 7) % 90) for i in range(64))
+    published = [
+        ({"SECRET_KEY": _DEV_SECRET_KEY}, "api/settings.py"),
+        ({"SECRET_KEY": readme[:60]}, "README.md"),
+        ({"SECRET_KEY": random_key, "SECRET_KEY_FALLBACKS": readme[:60]}, "README.md"),
+    ]
+    for keys, file in published:
+        result = django_setup(DJANGO_ENV="production", ALLOWED_HOSTS="api.example.com", **keys)
+        assert result.returncode != 0, keys
+        assert f"written in {file}" in result.stderr, result.stderr

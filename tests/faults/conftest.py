@@ -1,14 +1,13 @@
 """Fixtures of the fault tests: private PostgreSQL and Redis servers, which a
 test may stop and start again, and uvicorn servers of the project on them."""
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import running_uvicorn
+from tests.conftest import SUITE_ON_POSTGRESQL, running_uvicorn
 from tests.faults.services import (
     PostgresCluster,
     RedisServer,
@@ -21,9 +20,8 @@ from tests.faults.services import (
 PRODUCTS = 5000
 
 # The fault tests bring their own servers and use nothing of the suite's
-# database, so both passes of the test command (SQLite, then PostgreSQL) would
-# run them alike: they run in the SQLite pass alone, which every run makes.
-SUITE_ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:"))
+# database, so both passes of the test command would run them alike: they run
+# in the SQLite pass alone (SUITE_ON_POSTGRESQL).
 
 Serve = Callable[..., str]
 

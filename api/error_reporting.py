@@ -16,7 +16,6 @@ Client errors are logged at DEBUG only: they are the client's business, and a
 flood of them must not bury real failures.
 """
 
-import logging
 from collections.abc import Iterator
 
 import psycopg
@@ -25,19 +24,20 @@ from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from api.error_log import (
+    BAD_REQUEST,
+    BAD_USER_INPUT,
+    INTERNAL_SERVER_ERROR,
+    MASKED_MESSAGE,
+    PARSE_FAILED,
+    SERVICE_UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    VALIDATION_FAILED,
+    log_client_error,
+    log_unexpected,
+    logger,
+)
 from api.request_id import current_request_id, new_request_id
-
-logger = logging.getLogger("conveyor.errors")
-
-PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-BAD_USER_INPUT = "BAD_USER_INPUT"
-BAD_REQUEST = "BAD_REQUEST"
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-
-UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
-MASKED_MESSAGE = "Unexpected error."
 
 # Django wraps what psycopg raises, but not everywhere (its pool's PoolTimeout
 # is a psycopg OperationalError); the causes of an error are searched too.
@@ -76,22 +76,6 @@ def report_errors(errors: list[GraphQLError]) -> None:
         else:
             # A scalar's parser refused a literal of the document (validation).
             _settle(error, VALIDATION_FAILED)
-
-
-def log_client_error(message: str) -> None:
-    logger.debug("client error: %s", message)
-
-
-def log_unexpected(exception: BaseException | None, request_id: str, where: str) -> None:
-    """Logs a bug once, with its traceback, under the id the client was given."""
-    logger.error(
-        "unexpected error (request %s) at %s: %s",
-        request_id,
-        where,
-        exception,
-        exc_info=exception,
-        extra={"request_id": request_id},
-    )
 
 
 def _settle(error: GraphQLError, code: str) -> None:

@@ -21,7 +21,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, JsonResponse
 
 from api.access_log import graphql_operation
-from api.error_reporting import (
+from api.error_log import (
     BAD_REQUEST,
     INTERNAL_SERVER_ERROR,
     MASKED_MESSAGE,

@@ -1,0 +1,325 @@
+"""What every live-updates scenario shares: its options, the database it
+runs on, the writer, fresh servers, and the run that prepares them once and
+measures the scenarios chosen in turn.
+
+Creates, migrates and seeds the database of ``DATABASE_URL`` when it is
+missing or empty (10,000 products, ``--seed 1``), and adds one category of
+10,000 more products that inherit its discount (none at rest). Every server
+is a fresh ``uvicorn api.asgi:application`` with ``REDIS_URL`` set (default
+``redis://127.0.0.1:6379/0``) and a ``BROADCAST_PREFIX`` of this run's own;
+this process is the writer, calling ``products.services`` with Django set up
+on the same database and Redis, so its change events reach the servers
+through Redis pub/sub. The subscribers are ``websockets`` clients speaking
+``graphql-transport-ws``, spread over a few client processes (children of
+this one, ``bench.live.clients``); every receipt is stamped with the
+system-wide monotonic clock, the same as the writer's. Latencies count from
+the writer's commit (an ``on_commit`` callback registered before the
+services' own, which publish) to the receipt of the LIVE batch carrying the
+new version. Figures are compared with a baseline measured in the same run.
+Progress goes to stderr; the Markdown tables of results to stdout.
+"""
+
+import argparse
+import asyncio
+import base64
+import os
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+
+from bench import servers
+from bench.servers import Server
+from bench.streams import database_name, manage, product_count, with_database
+
+SEEDED_PRODUCTS = 10_000
+DISCOUNT_CATEGORY = "bench-live-discount"  # the slug of the category discount's category
+DISCOUNT_PRODUCTS = 10_000
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+HANDFUL = 5  # products in the fan-out subscribers' filter
+
+T = TypeVar("T")
+
+
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def product_gid(pk: int) -> str:
+    return base64.b64encode(f"Product:{pk}".encode()).decode()
+
+
+def category_gid(pk: int) -> str:
+    return base64.b64encode(f"Category:{pk}".encode()).decode()
+
+
+# Options and scenarios ---------------------------------------------------------------
+
+# The flags a scenario may read; a command offers those of its scenarios only.
+FLAGS: dict[str, dict[str, Any]] = {
+    "--profile": {
+        "type": Path,
+        "help": "profile the fan-out server (cProfile, its event loop) while 1,000 "
+        "subscribers receive the changes, and write the stats to this file",
+    },
+    "--subscribers": {"type": int, "help": "fan-out subscribers (default 1,000)"},
+    "--changes": {"type": int, "help": "changes per fan-out row (default 24)"},
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    sections: tuple[str, ...]
+    subscribers: int  # fan-out on one process
+    changes: int  # per side of the fan-out comparison
+    query_levels: tuple[int, ...]
+    query_changes: int
+    category_subscribers: int
+    category_batch_sizes: tuple[int, ...]
+    category_rounds: int
+    profile: Path | None
+
+    @classmethod
+    def parse(
+        cls,
+        argv: Sequence[str],
+        scenarios: Sequence["Scenario"],
+        prog: str,
+        description: str | None,
+    ) -> "Options":
+        parser = argparse.ArgumentParser(prog=prog, description=description)
+        parser.set_defaults(section=None, profile=None, subscribers=None, changes=None)
+        parser.add_argument("--quick", action="store_true", help="fewer subscribers and changes")
+        sections = tuple(scenario.section for scenario in scenarios)
+        if len(sections) > 1:
+            parser.add_argument(
+                "--section",
+                action="append",
+                choices=sections,
+                help="run only this section (repeatable; default: all)",
+            )
+        for flag, spec in FLAGS.items():
+            if any(flag in scenario.flags for scenario in scenarios):
+                parser.add_argument(flag, **spec)
+        args = parser.parse_args(argv)
+        quick: bool = args.quick
+        return cls(
+            sections=tuple(args.section or sections),
+            subscribers=args.subscribers or (200 if quick else 1000),
+            changes=args.changes or (6 if quick else 24),
+            query_levels=(1, 10, 100) if quick else (1, 10, 100, 1000),
+            query_changes=2 if quick else 3,
+            category_subscribers=20 if quick else 100,
+            category_batch_sizes=(1000,) if quick else (1000, 100),
+            category_rounds=1 if quick else 2,
+            profile=args.profile,
+        )
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What the run prepared for every scenario."""
+
+    writer: "Writer"
+    products: list[int]  # the handful the fan-out subscribers filter on
+    category: int  # the discount category, without a discount
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One benchmark: its name for ``--section``, the flags of ``FLAGS`` it
+    reads, and its measurement, which returns its results in Markdown, its
+    heading first."""
+
+    section: str
+    measure: Callable[[Bench, Options], Awaitable[list[str]]]
+    flags: tuple[str, ...] = ()
+
+
+# Databases -------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    """Creates, migrates and seeds the database of ``url`` when missing or empty."""
+    name = database_name(url)
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            progress(f"creating {name}…")
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    if product_count(url) is None:
+        progress(f"migrating {name}…")
+        manage(url, "migrate", "--noinput")
+    if product_count(url) == 0:
+        progress(f"seeding {name} with {SEEDED_PRODUCTS:,} products…")
+        manage(
+            url, "seed_products", "--count", str(SEEDED_PRODUCTS), "--seed", "1", "--no-progress"
+        )
+
+
+def vacuum(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+# The writer ----------------------------------------------------------------------
+
+
+class Writer:
+    """This process's Django, on one thread of its own: the writes, and the
+    reads that prepare them."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+
+    def close(self) -> None:
+        self._thread.submit(close_connections).result()
+        self._thread.shutdown()
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings")
+    import django
+
+    django.setup()
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def handful() -> list[int]:
+    """The first products of the seeded catalog."""
+    from products.models import Product
+
+    seeded = Product.objects.exclude(category__slug=DISCOUNT_CATEGORY).order_by("id")
+    return list(seeded.values_list("id", flat=True)[:HANDFUL])
+
+
+def committed(write: Callable[[], None]) -> float:
+    """Runs ``write`` in a transaction; the monotonic time of its commit, taken
+    before any on_commit callback of the write (the publication) runs."""
+    from django.db import transaction
+
+    stamps: list[float] = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: stamps.append(time.monotonic()))
+        write()
+    return stamps[0]
+
+
+def discount_category() -> int:
+    """The category discount's category, made with its products when missing,
+    and without a discount; its primary key."""
+    from products import services
+    from products.factories import ProductFactory
+    from products.models import Category, Product
+
+    category = Category.objects.filter(slug=DISCOUNT_CATEGORY).first()
+    if category is None:
+        progress(f"adding {DISCOUNT_PRODUCTS:,} products in one category…")
+        category = services.save_category(
+            Category(name="Live bench discount", slug=DISCOUNT_CATEGORY, discount_percent=None)
+        )
+        ProductFactory.reset_sequence(Product.objects.count() + 1_000_000)
+        products = ProductFactory.build_batch(
+            DISCOUNT_PRODUCTS, category=category, discount_percent=None
+        )
+        for start in range(0, len(products), 5000):
+            services.add_products(products[start : start + 5000])
+    inheriting = Product.objects.filter(category=category, discount_percent__isnull=True).count()
+    if inheriting != DISCOUNT_PRODUCTS:
+        raise SystemExit(
+            f"category {DISCOUNT_CATEGORY} holds {inheriting} inheriting products, not "
+            f"{DISCOUNT_PRODUCTS:,}; drop the database and run again to recreate it."
+        )
+    if category.discount_percent is not None:
+        set_discount(category.pk, None)
+    return category.pk
+
+
+def set_discount(category_id: int, percent: Decimal | None) -> float:
+    from products import services
+    from products.models import Category
+
+    def write() -> None:
+        category = Category.objects.get(pk=category_id)
+        category.discount_percent = percent
+        services.save_category(category)
+
+    return committed(write)
+
+
+# Servers -------------------------------------------------------------------------
+
+
+def serving(
+    *, debug: bool = False, log: Path | None = None, profile: Path | None = None
+) -> AbstractAsyncContextManager[Server]:
+    """A fresh server. ``debug`` logs every SQL statement (DEBUG=1 LOG_LEVEL=DEBUG
+    would not do: Django's `django` logger stops at INFO); with ``profile`` it
+    runs bench.profiled_asgi, whose ``profiling()`` phases go to that file."""
+    settings = {"DJANGO_SETTINGS_MODULE": "bench.sql_log_settings"} if debug else {}
+    if profile is None:
+        return servers.serving(settings, log=log)
+    settings["PROFILE_PATH"] = str(profile)
+    return servers.serving(settings, app="bench.profiled_asgi:application", log=log)
+
+
+def profiling(server: Server, profile: Path | None) -> AbstractContextManager[None]:
+    return server.profiling() if profile else nullcontext()
+
+
+# The run -----------------------------------------------------------------------------
+
+
+async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        progress("Set DATABASE_URL to a PostgreSQL database (created when missing).")
+        return 1
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ["BROADCAST_PREFIX"] = f"bench-live-{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(ensure_database, url)
+    setup_django()
+    writer = Writer()
+    try:
+        category = await writer.run(discount_category)
+        await asyncio.to_thread(vacuum, url)
+        products = await writer.run(handful)
+        progress(
+            f"{database_name(url)}: {product_count(url):,} products; Redis prefix "
+            f"{os.environ['BROADCAST_PREFIX']}; sections: {', '.join(options.sections)}"
+        )
+        bench = Bench(writer, products, category)
+        output: list[str] = []
+        started = time.monotonic()
+        for scenario in scenarios:
+            if scenario.section in options.sections:
+                output += ["", *await scenario.measure(bench, options)]
+        progress(f"done in {time.monotonic() - started:.0f} s")
+        print("\n".join(output).lstrip("\n"))
+    finally:
+        writer.close()
+    return 0
+
+
+def main(
+    argv: Sequence[str], scenarios: Sequence[Scenario], prog: str, description: str | None
+) -> int:
+    """Runs those of ``scenarios`` the command line chooses, in their order."""
+    return asyncio.run(run(Options.parse(argv, scenarios, prog, description), scenarios))

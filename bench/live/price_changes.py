@@ -1,0 +1,108 @@
+"""The measure the fan-out scenarios share (``fanout``, ``queries``,
+``through_redis``): one price change at a time to a product every subscriber
+holds, and the latencies from its commit to each subscriber's receipt.
+"""
+
+import asyncio
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bench.live.clients import ClientGroup, all_reached, expecting
+from bench.live.harness import Writer, committed, product_gid
+from bench.servers import Server, cpu_seconds
+
+SPACING = 0.2  # seconds of quiet between two changes, after the server went idle
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile (p in 0–100) of ``values``."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Latencies:
+    """Milliseconds from a commit to a receipt, over (subscriber, change) pairs."""
+
+    ms: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # server CPU seconds per change
+    client_cpu: list[float] = field(default_factory=list)  # client processes' CPU seconds
+
+    def add(self, other: "Latencies") -> None:
+        self.ms += other.ms
+        self.cpu += other.cpu
+        self.client_cpu += other.client_cpu
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.ms)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.ms, 99)
+
+    @property
+    def max(self) -> float:
+        return max(self.ms)
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.mean(self.cpu) * 1000 if self.cpu else math.nan
+
+    @property
+    def client_cpu_ms(self) -> float:
+        return statistics.mean(self.client_cpu) * 1000 if self.client_cpu else math.nan
+
+
+def version_of(product_id: int) -> int:
+    from products.models import Product
+
+    return Product.objects.values_list("version", flat=True).get(pk=product_id)
+
+
+def change_price(product_id: int, step: int) -> float:
+    from products import services
+    from products.models import Product
+
+    def write() -> None:
+        product = Product.objects.get(pk=product_id)
+        product.price = Decimal(1000 + step % 500) / 100
+        services.save_product(product)
+
+    return committed(write)
+
+
+@dataclass
+class FanOut:
+    """One change at a time to a product every subscriber holds."""
+
+    writer: Writer
+    products: list[int]
+    servers: list[Server]
+    step: int = 0
+    cpu: list[float] = field(default_factory=list)  # per server, of the last change
+    client_cpu: float = 0.0  # all client processes, of the last change
+
+    async def change(self, groups: Sequence[ClientGroup]) -> list[list[float]]:
+        """One price change; per group, ms from the commit to each subscriber's receipt."""
+        for server in self.servers:
+            await server.idle()
+        await asyncio.sleep(SPACING)
+        product = self.products[self.step % len(self.products)]
+        self.step += 1
+        version = await self.writer.run(version_of, product)
+        await expecting(groups, {"versions": {product_gid(product): version + 1}})
+        clients = [pid for group in groups for pid in group.pids]
+        cpu_before = [server.cpu() for server in self.servers]
+        client_before = sum(map(cpu_seconds, clients))
+        commit = await self.writer.run(change_price, product, self.step)
+        reached = await all_reached(groups)
+        self.client_cpu = sum(map(cpu_seconds, clients)) - client_before
+        self.cpu = [
+            server.cpu() - before for server, before in zip(self.servers, cpu_before, strict=True)
+        ]
+        return [[(done - commit) * 1000 for _, done in group] for group in reached]

@@ -12,8 +12,10 @@ from functools import partial
 from typing import Any
 
 import orjson
+from channels.consumer import get_handler_name
 from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
+from strawberry.channels.handlers.base import ChannelsMessage
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
@@ -47,6 +49,16 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
         self.log = ConnectionLog()
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+
+    async def dispatch(self, message: ChannelsMessage) -> None:
+        # Channels closes the shared thread's "old" connections before every
+        # message: a hop to that thread, behind busy reader threads for the
+        # GIL, before a new subscriber's message is even read. The handlers
+        # do it once each operation ends instead (api.websocket_protocols).
+        if message.get("type", "").startswith("websocket."):
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     def decode_json(self, data: str | bytes) -> object:
         # As the HTTP view does: Python's json raises RecursionError on deep

@@ -67,11 +67,12 @@ class ReaderThreads:
         try:
             return await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                # Handed a thread in the same step as it was cancelled.
+            if waiter.cancelled():
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                    self._hand_out()  # those behind it may go now
+            else:  # handed a thread in the same step as it was cancelled
                 self._give_back(waiter.result())
-            else:
-                waiters.remove(waiter)
             raise
 
     def _spare(self) -> bool:
@@ -80,10 +81,17 @@ class ReaderThreads:
 
     def _give_back(self, executor: ThreadPoolExecutor) -> None:
         self._idle.append(executor)
-        while self._idle and self._urgent:
-            self._urgent.popleft().set_result(self._idle.pop())
-        while self._later and self._spare():
-            self._later.popleft().set_result(self._idle.pop())
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        for waiters, may_take in ((self._urgent, self._any_idle), (self._later, self._spare)):
+            while waiters and may_take():
+                waiter = waiters.popleft()
+                if not waiter.cancelled():  # else its task has yet to see it
+                    waiter.set_result(self._idle.pop())
+
+    def _any_idle(self) -> bool:
+        return bool(self._idle)
 
 
 readers = ReaderThreads(settings.STREAM_DB_READERS)

@@ -151,3 +151,19 @@ async def test_a_cancelled_waiter_leaves_the_queue():
     async with asyncio.timeout(1):
         async with readers.borrow(urgent=True):
             pass
+
+
+async def test_a_thread_given_back_as_its_waiter_is_cancelled_goes_to_the_next():
+    """The waiter's task has not yet seen its cancellation when the thread
+    comes back: the thread skips it (it used to fail the stream giving it)."""
+    readers = ReaderThreads(1)
+    thread = await readers._take(urgent=True)
+    cancelled = asyncio.create_task(readers._take(urgent=True))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    readers._give_back(thread)
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    async with asyncio.timeout(1):
+        async with readers.borrow(urgent=True):
+            pass

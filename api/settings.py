@@ -194,6 +194,11 @@ GRAPHQL_MAX_DISCARD_BYTES = int(os.environ.get("GRAPHQL_MAX_DISCARD_BYTES", str(
 # that HTTP requests always find one.
 STREAM_WINDOW_SIZE = int(os.environ.get("STREAM_WINDOW_SIZE", "2000"))
 STREAM_DB_READERS = int(os.environ.get("STREAM_DB_READERS", "4"))
+# A stream sends batches for at most this long before the next stream's turn
+# (api/turns.py); a client's message holds turns back for at most
+# WS_ANSWER_PRIORITY_SECONDS until it is answered (api/unanswered.py).
+STREAM_TURN_SECONDS = float(os.environ.get("STREAM_TURN_SECONDS", "0.002"))
+WS_ANSWER_PRIORITY_SECONDS = float(os.environ.get("WS_ANSWER_PRIORITY_SECONDS", "0.5"))
 
 # Prices are stored in CATALOG_CURRENCY; priceIn converts them with the rates
 # of an exchange-rates service answering like Frankfurter (unset: none).

@@ -12,8 +12,11 @@ from functools import partial
 from typing import Any
 
 import orjson
+from channels.consumer import get_handler_name
+from channels.db import aclose_old_connections
 from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
+from strawberry.channels.handlers.base import ChannelsMessage
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
@@ -47,6 +50,17 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
         self.log = ConnectionLog()
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+
+    async def dispatch(self, message: ChannelsMessage) -> None:
+        # Channels closes the shared thread's "old" connections before every
+        # message: a hop to that thread, behind busy reader threads for the
+        # GIL, before a new subscriber's message is even read. It is done
+        # once the connection's identity is settled, once each operation ends
+        # (api.websocket_protocols) and once the connection ends instead.
+        if message.get("type", "").startswith("websocket."):
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     def decode_json(self, data: str | bytes) -> object:
         # As the HTTP view does: Python's json raises RecursionError on deep
@@ -108,6 +122,7 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
             await super().disconnect(code)
         finally:
             self.log.write(code)
+            await aclose_old_connections()
 
     async def pick_websocket_subprotocol(self, request: GraphQLWSConsumer) -> str | None:
         self.log.subprotocol = await super().pick_websocket_subprotocol(request)
@@ -120,6 +135,8 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
             )
         except InvalidToken as error:
             await self._refuse(str(error))
+        finally:
+            await aclose_old_connections()
         return await super().on_ws_connect(context)
 
     async def _refuse(self, message: str) -> None:

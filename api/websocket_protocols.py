@@ -8,14 +8,18 @@ message is checked first and a malformed one closes the socket with 4400, on
 the legacy ``graphql-ws`` too (it has no code of its own for it, and a silent
 socket helps no one). The operation over the limit of a connection gets an
 error with ``extensions.code`` ``TOO_MANY_SUBSCRIPTIONS``, and every operation
-is logged (api.websocket_log).
+is logged (api.websocket_log). Each message is noted as unanswered
+(api.unanswered) until it has been handled, or, for one that starts an
+operation, until the operation's first result has been sent.
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, cast
 
+from channels.db import aclose_old_connections
 from graphql import GraphQLError
 from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived
@@ -36,6 +40,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     StopMessage,
 )
 
+from api.unanswered import unanswered
 from api.websocket_log import ConnectionLog
 
 BAD_REQUEST = 4400
@@ -90,6 +95,52 @@ class JSONOnlyAdapter(ChannelsWebSocketAdapter):
         return super().iter_json()
 
 
+class Answers:
+    """The operations of one connection whose first result is still to be sent."""
+
+    def __init__(self) -> None:
+        self._awaited: dict[str, int] = {}  # operation id → api.unanswered token
+
+    async def handle(
+        self,
+        message: Mapping[str, Any],
+        start: str,
+        handling: Awaitable[None],
+        running: Callable[[str], bool],
+    ) -> None:
+        """Handles a client's message, noted as unanswered meanwhile; one of
+        type ``start`` stays so until its operation's first result, if the
+        operation is ``running`` once the message has been handled."""
+        token = unanswered.received()
+        operation = message.get("id") if message.get("type") == start else None
+        if not isinstance(operation, str) or operation in self._awaited:
+            operation = None
+        else:
+            self._awaited[operation] = token
+        try:
+            await handling
+        finally:
+            if operation is None:
+                unanswered.answered(token)
+            elif not running(operation):
+                self.ended(operation)
+
+    def sent(self, message: Mapping[str, Any]) -> None:
+        """Notes a message sent: the first with an operation's id answers it."""
+        operation = message.get("id")
+        if isinstance(operation, str):
+            self.ended(operation)
+
+    def ended(self, operation: str) -> None:
+        token = self._awaited.pop(operation, None)
+        if token is not None:
+            unanswered.answered(token)
+
+    def all_ended(self) -> None:
+        for operation in list(self._awaited):
+            self.ended(operation)
+
+
 def connection_log(view: object) -> ConnectionLog:
     log: ConnectionLog = cast(Any, view).log  # the consumer, api.websocket
     return log
@@ -102,11 +153,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def log(self) -> ConnectionLog:
         return connection_log(self.view)
 
+    @cached_property
+    def answers(self) -> Answers:
+        return Answers()
+
     async def handle_message(self, message: Message) -> None:
         if problem := message_problem(message, "subscribe", "complete"):
             await self.handle_invalid_message(problem)
         else:
-            await super().handle_message(message)
+            handling = super().handle_message(message)
+            await self.answers.handle(message, "subscribe", handling, self.operations.__contains__)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -124,8 +180,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        with self.log.operation(operation.id, operation.operation_name):
-            await super().run_operation(operation)
+        try:
+            with self.log.operation(operation.id, operation.operation_name):
+                await super().run_operation(operation)
+        finally:
+            self.answers.ended(operation.id)
+            await aclose_old_connections()
 
     async def handle_complete(self, message: CompleteMessage) -> None:
         self.log.cancelled(message["id"])
@@ -134,14 +194,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def send_message(self, message: Message) -> None:
         self.log.sent(cast(Mapping[str, Any], message))
         await super().send_message(message)
+        self.answers.sent(cast(Mapping[str, Any], message))
 
     async def shutdown(self) -> None:
         self.log.ending()
-        await super().shutdown()
+        try:
+            await super().shutdown()
+        finally:
+            self.answers.all_ended()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy ``graphql-ws`` (subscriptions-transport-ws)."""
+
+    @cached_property
+    def answers(self) -> Answers:
+        return Answers()
 
     @property
     def log(self) -> ConnectionLog:
@@ -170,7 +238,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         elif message["type"] not in {"connection_init", "connection_terminate", "start", "stop"}:
             await self.websocket.close(BAD_REQUEST, f"Unknown message type: {message['type']}")
         else:
-            await super().handle_message(message)
+            handling = super().handle_message(message)
+            await self.answers.handle(message, "start", handling, self.tasks.__contains__)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_acknowledged:
@@ -201,8 +270,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         operation_name: str | None,
         variables: dict[str, object] | None,
     ) -> None:
-        with self.log.operation(operation_id, operation_name):
-            await super().handle_async_results(operation_id, query, operation_name, variables)
+        try:
+            with self.log.operation(operation_id, operation_name):
+                await super().handle_async_results(operation_id, query, operation_name, variables)
+        finally:
+            self.answers.ended(operation_id)
+            await aclose_old_connections()
 
     async def handle_stop(self, message: StopMessage) -> None:
         self.log.cancelled(message["id"])
@@ -211,7 +284,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def send_message(self, message: OperationMessage) -> None:
         self.log.sent(cast(Mapping[str, Any], message))
         await super().send_message(message)
+        self.answers.sent(cast(Mapping[str, Any], message))
 
     async def cleanup(self) -> None:
         self.log.ending()
-        await super().cleanup()
+        try:
+            await super().cleanup()
+        finally:
+            self.answers.all_ended()

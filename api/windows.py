@@ -7,9 +7,15 @@ reader behind a transaction-pooling proxy works, a slow consumer holds
 nothing but the rows it was given, and the first window arrives after one
 index range scan rather than after PostgreSQL has materialized a ``WITH HOLD``
 cursor over the whole result.
+
+The first window is an urgent read (api.readers): a client waits for it.
+Later windows are read a chunk of rows at a time, and between chunks wait
+for any client message still to be answered (api.unanswered): making rows
+into models holds the GIL, which a new subscriber's first batch needs too.
 """
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +25,32 @@ from django.db.models import QuerySet
 
 from api.keyset import Keyset
 from api.readers import readers
+from api.unanswered import unanswered
 
 logger = logging.getLogger(__name__)
+
+# Rows made into models at a time in a later window.
+LATER_CHUNK_ROWS = 250
 
 
 @dataclass(frozen=True)
 class Batch:
     rows: list[Any]
     last: bool  # no row follows this batch
+
+
+async def read_window(queryset: QuerySet[Any], *, urgent: bool, size: int) -> list[Any]:
+    """The rows of one window's query, on a borrowed reader thread."""
+    async with readers.borrow(urgent=urgent):
+        if urgent:
+            # One chunk more than the rows, so aiterator needs a single fetch.
+            return [row async for row in queryset.aiterator(chunk_size=size + 2)]
+        rows = []
+        async for row in queryset.aiterator(chunk_size=LATER_CHUNK_ROWS):
+            rows.append(row)
+            if len(rows) % LATER_CHUNK_ROWS == 0:
+                await unanswered.quiet()
+        return rows
 
 
 async def read_windows(
@@ -50,19 +74,20 @@ async def read_windows(
     queryset = keyset.loading_fields(queryset).order_by(*keyset.order_by())
     size = first_size
     position = after
+    first = True
     while True:
         window = queryset if position is None else queryset.filter(keyset.beyond(position))
-        window = window[: size + 1]
-        async with readers.borrow():
-            # One chunk more than the rows, so aiterator needs a single fetch.
-            rows = [row async for row in window.aiterator(chunk_size=size + 2)]
+        rows = await read_window(window[: size + 1], urgent=first, size=size)
+        first = False
         more = len(rows) > size
         logger.debug("read a window of %d rows of %s", len(rows), queryset.model.__name__)
         del rows[size:]
+        if more:
+            position = position_of(rows[-1])
+        # Whoever takes the window may empty it as it goes.
         yield Batch(rows, last=not more)
         if not more:
             return
-        position = position_of(rows[-1])
         if size * 2 <= max_size:
             size *= 2
 
@@ -83,7 +108,11 @@ async def read_batches(
     async for window in windows:
         if not window.rows:
             yield window
-        # Windows are whole multiples of the batch size: batches never straddle them.
-        for start in range(0, len(window.rows), batch_size):
-            end = start + batch_size
-            yield Batch(window.rows[start:end], last=window.last and end >= len(window.rows))
+        # Windows are whole multiples of the batch size: batches never straddle
+        # them. Each batch leaves the window as it goes, so a stream waiting
+        # for its turn holds only the rows it has still to send.
+        rows, last = deque(window.rows), window.last
+        window.rows.clear()
+        while rows:
+            batch = [rows.popleft() for _ in range(min(batch_size, len(rows)))]
+            yield Batch(batch, last=last and not rows)

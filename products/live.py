@@ -228,7 +228,7 @@ async def read_products(ids: list[int]) -> dict[int, Product]:
     rows: dict[int, Product] = {}
     for start in range(0, len(ids), events.CHANGES_PER_MESSAGE):
         chunk = ids[start : start + events.CHANGES_PER_MESSAGE]
-        async with readers.borrow():
+        async with readers.borrow(urgent=True):  # subscribers wait for these rows
             async for product in selectors.products_by_id(chunk):
                 rows[product.pk] = product
     return rows

@@ -20,6 +20,7 @@ from api.execution import PartlyShared, SharedList
 from api.ids import global_id
 from api.keyset import Keyset
 from api.selections import optimize_for_subfield
+from api.turns import turns
 from api.websocket import TRY_AGAIN_LATER, connection_closer
 from api.websocket_log import count_sent
 from api.windows import Batch, read_batches
@@ -109,12 +110,21 @@ class Subscription:
 
 
 async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[ProductBatch]:
-    """Each batch, its products let go of once it has been sent (when the next
-    is asked for). graphql-core holds a subscription's last event until the
-    next one comes: a live stream that stays quiet for hours would otherwise
-    hold its last batch of rows all that time."""
+    """Each batch in the stream's turn (api.turns), its products let go of once
+    it has been sent (when the next is asked for). graphql-core holds a
+    subscription's last event until the next one comes: a live stream that
+    stays quiet for hours would otherwise hold its last batch of rows all
+    that time."""
+    turn = turns.turn()
     for phase in phases:
-        async for batch in phase:
+        while True:
+            # Taken before the next batch is asked for: a window is read in
+            # its stream's turn too.
+            await turn.take()
+            try:
+                batch = await anext(phase)
+            except StopAsyncIteration:
+                break
             count_sent(batch.phase.value, len(batch.products))
             yield batch
             batch.products = []

@@ -85,23 +85,27 @@ def start(
     *,
     app: str = APPLICATION,
     log: Path | None = None,
+    root: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
     """uvicorn on ``port``, configured by the environment as well as
     ``settings``; its output to ``log``, else to stderr beside the progress
-    (never into the tables on stdout)."""
+    (never into the tables on stdout). ``root``: the tree of the project's
+    code to serve (another commit's export, say), run by this interpreter and
+    its installed packages; it comes first on the import path."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "api.settings",
         "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
         **(settings or {}),
     }
     command = [sys.executable, "-m", "uvicorn", app]
     options = ["--host", HOST, "--port", str(port), "--no-access-log", "--log-level", "warning"]
     if log is None:
-        return subprocess.Popen([*command, *options], cwd=ROOT, env=env, stdout=sys.stderr)
+        return subprocess.Popen([*command, *options], cwd=root, env=env, stdout=sys.stderr)
     with log.open("wb") as output:
         return subprocess.Popen(
-            [*command, *options], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            [*command, *options], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
         )
 
 
@@ -135,10 +139,11 @@ async def serving(
     *,
     app: str = APPLICATION,
     log: Path | None = None,
+    root: Path = ROOT,
 ) -> AsyncIterator[Server]:
     """A fresh server, ready, and stopped on the way out."""
     port = free_port()
-    process = start(port, settings, app=app, log=log)
+    process = start(port, settings, app=app, log=log, root=root)
     try:
         server = Server(process, port)
         await wait_until_ready(process, server.base_url)

@@ -21,31 +21,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import (
-    AbstractAsyncContextManager,
-    AsyncExitStack,
-    asynccontextmanager,
-    contextmanager,
-)
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
 
 from bench import servers
 from bench.servers import Server, cpu_seconds
+from bench.stream_client import Streamed, StreamError, first_batch_ms, session, stream, warm_up
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG_PRODUCTS = 1_000_000
 SMALL_PRODUCTS = 10_000
 SMALL_DATABASE = "conveyor_bench_10k"
-MESSAGE_TIMEOUT = 60.0  # seconds a stream may stay silent before it counts as hung
 
 # The server's bounds, passed to every server explicitly so that the figures
 # printed beside the measurements are the ones in force (defaults: api.settings).
@@ -53,11 +45,6 @@ STREAM_DB_READERS = int(os.environ.get("STREAM_DB_READERS", "4"))
 DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", "2"))
 DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "10"))
 
-PRODUCT_FIELDS = "id sku name price discountedPrice stock"
-STREAM_QUERY = (
-    "subscription Stream($b: Int!) { productStream(batchSize: $b) {"
-    f" sequence cursor snapshotComplete products {{ {PRODUCT_FIELDS} }} }} }}"
-)
 # The same columns for the raw cursor and the naive ORM load; created_at is the order.
 COLUMNS = ("id", "sku", "name", "price", "discounted_price", "stock", "created_at")
 RAW_QUERY = f"SELECT {', '.join(COLUMNS)} FROM products_product ORDER BY created_at, id"
@@ -149,32 +136,38 @@ def manage(url: str, *args: str) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=sys.stderr, timeout=1800)
 
 
-def ensure_small_database(big_url: str) -> str:
-    """The URL of the 10,000-product database, created and seeded if missing."""
-    url = with_database(big_url, SMALL_DATABASE)
-    with psycopg.connect(with_database(big_url, "postgres"), autocommit=True) as admin:
-        found = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (SMALL_DATABASE,)
-        ).fetchone()
+def ensure_database(url: str, products: int) -> None:
+    """Creates, migrates and seeds (``products`` products, ``--seed 1``) the
+    database of ``url`` when missing or empty; exits when it holds another
+    number of products, which no figure could be compared with."""
+    name = database_name(url)
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if found is None:
-            progress(f"creating {SMALL_DATABASE}…")
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SMALL_DATABASE)))
+            progress(f"creating {name}…")
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     count = product_count(url)
     if count is None:
-        progress(f"migrating {SMALL_DATABASE}…")
+        progress(f"migrating {name}…")
         manage(url, "migrate", "--noinput")
         count = 0
     if count == 0:
-        progress(f"seeding {SMALL_DATABASE} with {SMALL_PRODUCTS:,} products…")
-        manage(url, "seed_products", "--count", str(SMALL_PRODUCTS), "--seed", "1", "--no-progress")
+        progress(f"seeding {name} with {products:,} products…")
+        manage(url, "seed_products", "--count", str(products), "--seed", "1", "--no-progress")
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         count = product_count(url)
-    if count != SMALL_PRODUCTS:
+    if count != products:
         raise SystemExit(
-            f"{SMALL_DATABASE} holds {count} products, not {SMALL_PRODUCTS:,}; drop it "
-            "(dropdb -h HOST -U USER conveyor_bench_10k) and run again to recreate it."
+            f"{name} holds {count} products, not {products:,}; drop it "
+            f"(dropdb -h HOST -U USER {name}) and run again to recreate it."
         )
+
+
+def ensure_small_database(big_url: str) -> str:
+    """The URL of the 10,000-product database, created and seeded if missing."""
+    url = with_database(big_url, SMALL_DATABASE)
+    ensure_database(url, SMALL_PRODUCTS)
     return url
 
 
@@ -191,140 +184,6 @@ def serving(database_url: str) -> AbstractAsyncContextManager[Server]:
             "DB_POOL_MAX_SIZE": str(DB_POOL_MAX_SIZE),
         }
     )
-
-
-# Websocket client (graphql-transport-ws) ---------------------------------------
-
-
-class StreamError(Exception):
-    pass
-
-
-_ids = itertools.count(1)
-
-
-async def receive(ws: ClientConnection, within: float = MESSAGE_TIMEOUT) -> dict[str, Any]:
-    async with asyncio.timeout(within):
-        message: dict[str, Any] = json.loads(await ws.recv())
-    return message
-
-
-@asynccontextmanager
-async def session(server: Server, *, deflate: bool) -> AsyncIterator[ClientConnection]:
-    """An open websocket with ``connection_ack`` received."""
-    async with connect(
-        server.ws_url,
-        subprotocols=[Subprotocol("graphql-transport-ws")],
-        max_size=None,
-        compression="deflate" if deflate else None,
-        ping_interval=None,  # a busy client must not drop a connection for a late pong
-        open_timeout=60,
-        close_timeout=10,
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        ack = await receive(ws)
-        if ack.get("type") != "connection_ack":
-            raise StreamError(f"expected connection_ack, got {ack}")
-        yield ws
-
-
-async def subscribe(ws: ClientConnection, batch_size: int) -> str:
-    operation = str(next(_ids))
-    payload = {"query": STREAM_QUERY, "variables": {"b": batch_size}}
-    await ws.send(json.dumps({"id": operation, "type": "subscribe", "payload": payload}))
-    return operation
-
-
-async def unsubscribe(ws: ClientConnection, operation: str) -> None:
-    """Stops a subscription and drops what the server had sent before it stopped."""
-    await ws.send(json.dumps({"id": operation, "type": "complete"}))
-    await drain(ws)
-
-
-async def drain(ws: ClientConnection, quiet: float = 0.1) -> None:
-    while True:
-        try:
-            await receive(ws, within=quiet)
-        except TimeoutError:
-            return
-
-
-def batch_of(message: dict[str, Any]) -> dict[str, Any]:
-    """The ``productStream`` batch of a ``next`` message; errors raise."""
-    payload = message.get("payload") or {}
-    if payload.get("errors") or not payload.get("data"):
-        raise StreamError(f"the stream failed: {json.dumps(payload)[:500]}")
-    batch: dict[str, Any] = payload["data"]["productStream"]
-    return batch
-
-
-@dataclass(frozen=True)
-class Streamed:
-    products: int
-    batches: int
-    seconds: float
-    completed: bool  # the server sent `complete` after a snapshotComplete batch
-
-    @property
-    def rate(self) -> float:
-        return self.products / self.seconds
-
-
-async def stream(ws: ClientConnection, batch_size: int, limit: int | None = None) -> Streamed:
-    """One subscription read to its end (or to ``limit`` products, then
-    unsubscribed), counting the products of the json-decoded messages."""
-    start = time.perf_counter()
-    operation = await subscribe(ws, batch_size)
-    products = batches = 0
-    last = False
-    while True:
-        message = await receive(ws)
-        if message.get("id") != operation:
-            continue
-        kind = message.get("type")
-        if kind == "next":
-            if last:
-                raise StreamError("a batch followed the snapshotComplete one")
-            batch = batch_of(message)
-            batches += 1
-            if batch["sequence"] != batches:
-                raise StreamError(f"batch {batches} came with sequence {batch['sequence']}")
-            products += len(batch["products"])
-            last = bool(batch["snapshotComplete"])
-            if limit is not None and products >= limit:
-                seconds = time.perf_counter() - start
-                await unsubscribe(ws, operation)
-                return Streamed(products, batches, seconds, completed=False)
-        elif kind == "complete":
-            if not last:
-                raise StreamError("`complete` came before a snapshotComplete batch")
-            return Streamed(products, batches, time.perf_counter() - start, completed=True)
-        else:
-            raise StreamError(f"unexpected message: {json.dumps(message)[:500]}")
-
-
-async def first_batch_ms(ws: ClientConnection, batch_size: int) -> float:
-    """Milliseconds from sending ``subscribe`` to receiving the first ``next``."""
-    start = time.perf_counter()
-    operation = await subscribe(ws, batch_size)
-    while True:
-        message = await receive(ws)
-        if message.get("id") == operation:
-            break
-    elapsed = (time.perf_counter() - start) * 1000
-    if message.get("type") != "next":
-        raise StreamError(f"expected next, got {json.dumps(message)[:500]}")
-    size = len(batch_of(message)["products"])
-    if size != batch_size:
-        raise StreamError(f"the first batch holds {size} products, not {batch_size}")
-    await unsubscribe(ws, operation)
-    return elapsed
-
-
-async def warm_up(server: Server, *, deflate: bool) -> None:
-    """One short stream: imports, the pool, the reader threads."""
-    async with session(server, deflate=deflate) as ws:
-        await first_batch_ms(ws, 10)
 
 
 # 1. Time to first batch ------------------------------------------------------
@@ -348,7 +207,7 @@ async def measure_ttfb(small_url: str, big_url: str, options: Options) -> list[s
     async with AsyncExitStack() as stack:
         running = [await stack.enter_async_context(serving(url)) for url, _ in databases]
         sockets = [
-            await stack.enter_async_context(session(server, deflate=options.deflate))
+            await stack.enter_async_context(session(server.ws_url, deflate=options.deflate))
             for server in running
         ]
         cells = {
@@ -434,7 +293,7 @@ class Tally:
 async def measure_throughput(big_url: str, options: Options) -> list[str]:
     cases = [(500, options.throughput_limit), (1, options.batch1_limit)]
     tallies = {size: (Tally(), Tally()) for size, _ in cases}  # (raw, websocket)
-    async with serving(big_url) as server, session(server, deflate=options.deflate) as ws:
+    async with serving(big_url) as server, session(server.ws_url, deflate=options.deflate) as ws:
         await stream(ws, 500, limit=10_000)  # warm-up
         await asyncio.to_thread(raw_read, big_url, 10_000)
         for round_ in range(options.throughput_rounds):
@@ -529,11 +388,11 @@ class Growth:
 
 async def server_growth(url: str, products: int, options: Options) -> Growth:
     async with serving(url) as server:
-        await warm_up(server, deflate=options.deflate)
+        await warm_up(server.ws_url, deflate=options.deflate)
         await asyncio.sleep(0.5)
         baseline = memory_kb(server.pid)["VmRSS"]
         reset = reset_peak(server.pid)
-        async with session(server, deflate=options.deflate) as ws:
+        async with session(server.ws_url, deflate=options.deflate) as ws:
             streamed = await stream(ws, 500)
         if streamed.products != products or not streamed.completed:
             raise StreamError(f"streamed {streamed.products:,} of {products:,} products")
@@ -701,7 +560,7 @@ class Phase:
 
 
 async def single_client(server: Server, sampler: ConnectionSampler, options: Options) -> Phase:
-    async with session(server, deflate=options.deflate) as ws:
+    async with session(server.ws_url, deflate=options.deflate) as ws:
         start = time.perf_counter()
         streamed = await stream(ws, 500)
         end = time.perf_counter()
@@ -717,7 +576,7 @@ async def many_clients(server: Server, sampler: ConnectionSampler, options: Opti
         # Every websocket open and acknowledged first; then all subscribe at once.
         sockets = await asyncio.gather(
             *(
-                stack.enter_async_context(session(server, deflate=options.deflate))
+                stack.enter_async_context(session(server.ws_url, deflate=options.deflate))
                 for _ in range(options.clients)
             )
         )
@@ -751,7 +610,7 @@ async def measure_concurrency(small_url: str, options: Options) -> list[str]:
         with sampling(small_url) as sampler:
             await asyncio.sleep(0.5)
             idle = max((count for _, count in sampler.samples), default=0)
-            await warm_up(server, deflate=options.deflate)
+            await warm_up(server.ws_url, deflate=options.deflate)
             # The baseline alone before and after the concurrent run.
             singles = [await single_client(server, sampler, options) for _ in range(SINGLES)]
             concurrent = await many_clients(server, sampler, options)

@@ -40,7 +40,7 @@ from typing import Any
 from bench import servers
 from bench.percentiles import percentile
 from bench.stream_client import StreamError, first_batch_ms, session, stream, warm_up
-from bench.streams import database_name, ensure_database, product_count
+from bench.streams.harness import database_name, ensure_database, product_count
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 20_000

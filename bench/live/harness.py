@@ -39,7 +39,7 @@ from psycopg import sql
 
 from bench import servers
 from bench.servers import Server
-from bench.streams import database_name, manage, product_count, with_database
+from bench.streams.harness import database_name, manage, product_count, with_database
 
 SEEDED_PRODUCTS = 10_000
 DISCOUNT_CATEGORY = "bench-live-discount"  # the slug of the category discount's category

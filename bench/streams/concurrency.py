@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bench.databases import database_name, with_database
 from bench.servers import Server
 from bench.stream_client import Streamed, StreamError, session, stream, warm_up
 from bench.streams import harness
@@ -34,10 +35,8 @@ from bench.streams.harness import (
     Bench,
     Options,
     Scenario,
-    database_name,
     progress,
     serving,
-    with_database,
 )
 
 SINGLES = 3  # single-client baseline runs before, and again after, the concurrent one

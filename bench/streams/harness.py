@@ -13,23 +13,17 @@ same run. Progress goes to stderr; the Markdown tables of results to stdout.
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
-from psycopg import sql
 
 from bench import servers
+from bench.databases import database_name, ensure_database, product_count, with_database
 from bench.servers import Server
 
-ROOT = Path(__file__).resolve().parents[2]
 BIG_PRODUCTS = 1_000_000
 SMALL_PRODUCTS = 10_000
 SMALL_DATABASE = "conveyor_bench_10k"
@@ -132,59 +126,6 @@ class Scenario:
 
 
 # Databases -------------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def product_count(url: str) -> int | None:
-    """Products in the database at ``url``; None when it is not migrated."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT to_regclass('products_product') IS NOT NULL").fetchone()
-        if row is None or not row[0]:
-            return None
-        counted = conn.execute("SELECT count(*) FROM products_product").fetchone()
-        return int(counted[0]) if counted else 0
-
-
-def manage(url: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "api.settings"}
-    command = [sys.executable, "manage.py", *args]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=sys.stderr, timeout=1800)
-
-
-def ensure_database(url: str, products: int) -> None:
-    """Creates, migrates and seeds (``products`` products, ``--seed 1``) the
-    database of ``url`` when missing or empty; exits when it holds another
-    number of products, which no figure could be compared with."""
-    name = database_name(url)
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            progress(f"creating {name}…")
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    count = product_count(url)
-    if count is None:
-        progress(f"migrating {name}…")
-        manage(url, "migrate", "--noinput")
-        count = 0
-    if count == 0:
-        progress(f"seeding {name} with {products:,} products…")
-        manage(url, "seed_products", "--count", str(products), "--seed", "1", "--no-progress")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-        count = product_count(url)
-    if count != products:
-        raise SystemExit(
-            f"{name} holds {count} products, not {products:,}; drop it "
-            f"(dropdb -h HOST -U USER {name}) and run again to recreate it."
-        )
 
 
 def ensure_small_database(big_url: str) -> str:

@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.servers import ROOT
 from bench.stream_client import StreamError, session, stream, warm_up
 from bench.streams import harness
 from bench.streams.harness import (
     BIG_PRODUCTS,
     COLUMNS,
-    ROOT,
     SMALL_PRODUCTS,
     Bench,
     Options,

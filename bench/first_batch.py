@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import servers
+from bench.databases import database_name, ensure_database, product_count
 from bench.percentiles import percentile
 from bench.stream_client import StreamError, first_batch_ms, session, stream, warm_up
-from bench.streams import database_name, ensure_database, product_count
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 20_000

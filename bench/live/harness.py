@@ -34,12 +34,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg import sql
-
 from bench import servers
+from bench.databases import database_name, ensure_seeded, product_count, vacuum
 from bench.servers import Server
-from bench.streams import database_name, manage, product_count, with_database
 
 SEEDED_PRODUCTS = 10_000
 DISCOUNT_CATEGORY = "bench-live-discount"  # the slug of the category discount's category
@@ -143,32 +140,6 @@ class Scenario:
     section: str
     measure: Callable[[Bench, Options], Awaitable[list[str]]]
     flags: tuple[str, ...] = ()
-
-
-# Databases -------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Creates, migrates and seeds the database of ``url`` when missing or empty."""
-    name = database_name(url)
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            progress(f"creating {name}…")
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    if product_count(url) is None:
-        progress(f"migrating {name}…")
-        manage(url, "migrate", "--noinput")
-    if product_count(url) == 0:
-        progress(f"seeding {name} with {SEEDED_PRODUCTS:,} products…")
-        manage(
-            url, "seed_products", "--count", str(SEEDED_PRODUCTS), "--seed", "1", "--no-progress"
-        )
-
-
-def vacuum(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
 
 
 # The writer ----------------------------------------------------------------------
@@ -294,7 +265,7 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
         return 1
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     os.environ["BROADCAST_PREFIX"] = f"bench-live-{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(ensure_database, url)
+    await asyncio.to_thread(ensure_seeded, url, SEEDED_PRODUCTS)
     setup_django()
     writer = Writer()
     try:

@@ -12,16 +12,10 @@ from decimal import Decimal
 
 from bench.live.clients import ClientGroup, all_reached, expecting
 from bench.live.harness import Writer, committed, product_gid
+from bench.percentiles import percentile
 from bench.servers import Server, cpu_seconds
 
 SPACING = 0.2  # seconds of quiet between two changes, after the server went idle
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """The nearest-rank percentile (p in 0–100) of ``values``."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass

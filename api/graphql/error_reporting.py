@@ -4,7 +4,7 @@ One place decides, for every error of every operation (HTTP and websocket,
 queries and subscription streams alike), its ``extensions.code``:
 
 - ``GRAPHQL_PARSE_FAILED``: the document is not GraphQL (or too long, see
-  ``api.limits``);
+  ``api.graphql.limits``);
 - ``GRAPHQL_VALIDATION_FAILED``: it does not fit the schema or the limits, or
   its variables do not fit their types;
 - the code a ``ClientError`` carries (``BAD_USER_INPUT``, ``INVALID_ID``…);
@@ -37,7 +37,7 @@ from api.error_log import (
     log_unexpected,
     logger,
 )
-from api.request_id import current_request_id, new_request_id
+from api.http.request_id import current_request_id, new_request_id
 
 # Django wraps what psycopg raises, but not everywhere (its pool's PoolTimeout
 # is a psycopg OperationalError); the causes of an error are searched too.

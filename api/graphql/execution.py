@@ -39,7 +39,7 @@ from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.websocket_log import name_operation
+from api.websocket.log import name_operation
 
 
 class SharedList(list[Any]):

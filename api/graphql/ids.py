@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from strawberry import relay
 
-from api.errors import InvalidGlobalID
+from api.graphql.errors import InvalidGlobalID
 
 
 def decode_global_id(value: str) -> tuple[str, str]:

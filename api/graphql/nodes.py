@@ -13,7 +13,7 @@ from strawberry.types.field import StrawberryField
 from strawberry_django.optimizer import optimize
 from strawberry_django.utils.typing import get_django_definition
 
-from api.ids import decode_global_id, global_id, parse_pk
+from api.graphql.ids import decode_global_id, global_id, parse_pk
 
 _RELAY_ID_RESOLVER = next(
     field.base_resolver

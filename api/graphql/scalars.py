@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import strawberry
 
-from api.errors import ClientError
+from api.graphql.errors import ClientError
 
 CENT = Decimal("0.01")
 # Digits allowed before the point, and after it: far more than any price or

@@ -1,9 +1,9 @@
 """One structured access line per HTTP request (``api.logs.log_access``).
 
 GraphQL requests log ``event="graphql"`` with what the operation was and how
-it ended (noted by api.operation_recorder); any other request a plain
+it ended (noted by api.http.operation_recorder); any other request a plain
 ``event="http"`` line. The middleware also gives the request its id
-(``api.request_id``), echoed as ``X-Request-ID``.
+(``api.http.request_id``), echoed as ``X-Request-ID``.
 """
 
 from collections.abc import Awaitable, Callable
@@ -14,8 +14,8 @@ from time import perf_counter
 from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from api.http.request_id import accepted_request_id, reset_request_id, set_request_id
 from api.logs import log_access
-from api.request_id import accepted_request_id, reset_request_id, set_request_id
 
 
 @dataclass

@@ -25,9 +25,9 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from api.error_responses import error_body
+from api.http.error_responses import error_body
+from api.http.request_id import accepted_request_id
 from api.logs import log_access
-from api.request_id import accepted_request_id
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -2,8 +2,8 @@
 
 from django.views.decorators.csrf import csrf_exempt
 
+from api.http.views import GraphQLView
 from api.schema import schema
-from api.views import GraphQLView
 
 # Anonymous clients POST queries without a CSRF token; mutations made with a
 # session pass Django's CSRF check in their permission (accounts.permissions).

@@ -8,7 +8,7 @@ here (``api.urls``, ``CSRF_FAILURE_VIEW``) answer them in the API's shape
 instead, as public GraphQL APIs do: a client reads one kind of error body,
 whatever went wrong and wherever.
 
-Each handler logs what happened once, as ``api.error_reporting`` does for
+Each handler logs what happened once, as ``api.graphql.error_reporting`` does for
 GraphQL errors (a client's mistake at DEBUG, a bug at ERROR with its traceback
 and request id), and marks the response as logged: Django would log it again
 on ``django.request`` or ``django.security.*``, a client's mistake at WARNING
@@ -20,7 +20,6 @@ import sys
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, JsonResponse
 
-from api.access_log import graphql_operation
 from api.error_log import (
     BAD_REQUEST,
     INTERNAL_SERVER_ERROR,
@@ -28,7 +27,8 @@ from api.error_log import (
     log_client_error,
     log_unexpected,
 )
-from api.request_id import current_request_id, new_request_id
+from api.http.access_log import graphql_operation
+from api.http.request_id import current_request_id, new_request_id
 
 FORBIDDEN = "FORBIDDEN"
 NOT_FOUND = "NOT_FOUND"

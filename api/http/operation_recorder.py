@@ -1,4 +1,4 @@
-"""The schema extension that notes, for the access line (api.access_log), what
+"""The schema extension that notes, for the access line (api.http.access_log), what
 a GraphQL request's operation was and how it ended. A module apart from the
 middleware: the admin's system checks import every middleware, in every
 management command, and the middleware imports nothing of strawberry."""
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from api.access_log import graphql_operation
+from api.http.access_log import graphql_operation
 
 
 class OperationRecorder(SchemaExtension):

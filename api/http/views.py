@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 
-from api.access_log import graphql_operation
-from api.error_responses import error_response
-from api.graphiql import render_graphiql
+from api.http.access_log import graphql_operation
+from api.http.error_responses import error_response
+from api.http.graphiql import render_graphiql
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.

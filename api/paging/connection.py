@@ -14,8 +14,8 @@ from django.db.models import Model, QuerySet, Subquery
 from strawberry import relay
 from strawberry.relay import NodeType
 
-from api.errors import ClientError
-from api.keyset import Keyset
+from api.graphql.errors import ClientError
+from api.paging.keyset import Keyset
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core import signing
 
-from api.errors import InvalidCursor
+from api.graphql.errors import InvalidCursor
 
 VERSION = 1
 _signer = signing.Signer(salt="conveyor.cursor")

@@ -19,8 +19,8 @@ from django.db.models import F, OrderBy, QuerySet, Value
 from django.db.models.expressions import Func
 from django.db.models.sql.compiler import SQLCompiler
 
-from api.cursors import CursorValue, decode_cursor, encode_cursor
-from api.errors import InvalidCursor
+from api.graphql.errors import InvalidCursor
+from api.paging.cursors import CursorValue, decode_cursor, encode_cursor
 
 
 class RowComparison(Func):

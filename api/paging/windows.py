@@ -8,9 +8,9 @@ nothing but the rows it was given, and the first window arrives after one
 index range scan rather than after PostgreSQL has materialized a ``WITH HOLD``
 cursor over the whole result.
 
-The first window is an urgent read (api.readers): a client waits for it.
+The first window is an urgent read (api.paging.readers): a client waits for it.
 Later windows are read a chunk of rows at a time, and between chunks wait
-for any client message still to be answered (api.unanswered): making rows
+for any client message still to be answered (api.websocket.unanswered): making rows
 into models holds the GIL, which a new subscriber's first batch needs too.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from api.keyset import Keyset
-from api.readers import readers
-from api.unanswered import unanswered
+from api.paging.keyset import Keyset
+from api.paging.readers import readers
+from api.websocket.unanswered import unanswered
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The GraphQL websocket consumer: strawberry's, with the identity of the
 connection settled at ``connection_init`` (accounts.identity), the protocol
-handlers of api.websocket_protocols, a limit on the size of a client's
+handlers of api.websocket.protocols, a limit on the size of a client's
 messages, and a close the server can ask for from anywhere (``close_later``)."""
 
 import asyncio
@@ -25,8 +25,8 @@ from strawberry.types.unset import UnsetType
 
 from accounts.identity import CONNECTION_USER, connection_user
 from accounts.tokens import InvalidToken
-from api.websocket_log import ConnectionLog
-from api.websocket_protocols import JSONOnlyAdapter, LegacyWSHandler, TransportWSHandler
+from api.websocket.log import ConnectionLog
+from api.websocket.protocols import JSONOnlyAdapter, LegacyWSHandler, TransportWSHandler
 
 FORBIDDEN = 4403
 MESSAGE_TOO_BIG = 1009
@@ -56,7 +56,7 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
         # message: a hop to that thread, behind busy reader threads for the
         # GIL, before a new subscriber's message is even read. It is done
         # once the connection's identity is settled, once each operation ends
-        # (api.websocket_protocols) and once the connection ends instead.
+        # (api.websocket.protocols) and once the connection ends instead.
         if message.get("type", "").startswith("websocket."):
             await getattr(self, get_handler_name(message))(message)
         else:

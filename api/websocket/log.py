@@ -1,7 +1,7 @@
 """One access line per websocket operation (``event="subscription"``) and
 one per websocket connection (``event="websocket"``).
 
-The protocol handlers (api.websocket_protocols) open a record in the task that
+The protocol handlers (api.websocket.protocols) open a record in the task that
 runs an operation, which is where strawberry runs the resolver too: the
 resolver counts what it sends into the same record through a context
 variable, without knowing of websockets, and the line is written once when

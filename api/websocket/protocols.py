@@ -8,8 +8,8 @@ message is checked first and a malformed one closes the socket with 4400, on
 the legacy ``graphql-ws`` too (it has no code of its own for it, and a silent
 socket helps no one). The operation over the limit of a connection gets an
 error with ``extensions.code`` ``TOO_MANY_SUBSCRIPTIONS``, and every operation
-is logged (api.websocket_log). Each message is noted as unanswered
-(api.unanswered) until it has been handled, or, for one that starts an
+is logged (api.websocket.log). Each message is noted as unanswered
+(api.websocket.unanswered) until it has been handled, or, for one that starts an
 operation, until the operation's first result has been sent.
 """
 
@@ -40,8 +40,8 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     StopMessage,
 )
 
-from api.unanswered import unanswered
-from api.websocket_log import ConnectionLog
+from api.websocket.log import ConnectionLog
+from api.websocket.unanswered import unanswered
 
 BAD_REQUEST = 4400
 INITIALISATION_TIMEOUT = 4408
@@ -99,7 +99,7 @@ class Answers:
     """The operations of one connection whose first result is still to be sent."""
 
     def __init__(self) -> None:
-        self._awaited: dict[str, int] = {}  # operation id → api.unanswered token
+        self._awaited: dict[str, int] = {}  # operation id → api.websocket.unanswered token
 
     async def handle(
         self,
@@ -142,7 +142,7 @@ class Answers:
 
 
 def connection_log(view: object) -> ConnectionLog:
-    log: ConnectionLog = cast(Any, view).log  # the consumer, api.websocket
+    log: ConnectionLog = cast(Any, view).log  # the consumer, api.websocket.consumer
     return log
 
 

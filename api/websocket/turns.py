@@ -8,7 +8,7 @@ queues for its next turn behind the streams already waiting; turns are
 handed out one at a time, in order, one per pass of the event loop, so a turn
 ends as soon as its stream waits for anything (a read, a full socket) and
 everything else that is ready runs between two turns. No turn begins while a
-client's message waits for its answer (api.unanswered).
+client's message waits for its answer (api.websocket.unanswered).
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from collections import deque
 
 from django.conf import settings
 
-from api.unanswered import Unanswered, unanswered
+from api.websocket.unanswered import Unanswered, unanswered
 
 
 class Turns:

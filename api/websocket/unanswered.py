@@ -1,7 +1,7 @@
 """Client messages the server has read off a websocket and not yet answered.
 
 A new subscriber's ``subscribe`` is answered by its first batch. While such
-messages wait, streams already running begin no new turn (api.turns), so
+messages wait, streams already running begin no new turn (api.websocket.turns), so
 the message is handled and its first window read without a few hundred
 streams' batches in between: for at most ``WS_ANSWER_PRIORITY_SECONDS``
 each, so that a message whose answer takes long holds nothing back for long.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from strawberry.relay import to_base64
 
-from api.cursors import encode_cursor
+from api.paging.cursors import encode_cursor
 from tests.conftest import GraphQL
 
 QUERY = """

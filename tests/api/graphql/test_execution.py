@@ -1,4 +1,4 @@
-"""api.execution on schemas of its own: shared lists and partly shared
+"""api.graphql.execution on schemas of its own: shared lists and partly shared
 objects completed once per selection, and subscriptions that keep nothing
 per event."""
 
@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import strawberry
 
-from api.execution import ExecutionContext, PartlyShared, SharedList
+from api.graphql.execution import ExecutionContext, PartlyShared, SharedList
 
 resolved: list[str] = []
 

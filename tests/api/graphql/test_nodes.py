@@ -3,7 +3,7 @@
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.utils.typing import get_django_definition
 
-from api.nodes import ModelNode
+from api.graphql.nodes import ModelNode
 from api.schema import schema
 
 

@@ -15,7 +15,7 @@ from django.test import Client
 
 from accounts import middleware
 from api import health
-from api.views import GraphQLView
+from api.http.views import GraphQLView
 from products.export import ExportRequest
 
 pytestmark = pytest.mark.django_db

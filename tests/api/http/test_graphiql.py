@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocket, async_playwright
 
 from accounts.factories import UserFactory
-from api.graphiql import PRODUCT_STREAM, PRODUCTS_PAGE
+from api.http.graphiql import PRODUCT_STREAM, PRODUCTS_PAGE
 from products.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

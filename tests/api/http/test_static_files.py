@@ -1,4 +1,4 @@
-"""Static files as uvicorn serves them (api/static_files.py)."""
+"""Static files as uvicorn serves them (api/http/static_files.py)."""
 
 import httpx
 

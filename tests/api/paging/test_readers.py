@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from api.readers import ReaderThreads
+from api.paging.readers import ReaderThreads
 from products.models import Product
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,8 @@ the queries they cost, counted on every thread."""
 
 import pytest
 
+from api.paging.windows import read_batches, read_windows
 from api.schema import schema
-from api.windows import read_batches, read_windows
 from products.models import Product
 from products.selectors import ProductOrderField, product_keyset
 

@@ -3,9 +3,9 @@
 import asyncio
 import time
 
-from api.turns import Turns
-from api.unanswered import Unanswered, unanswered
-from api.websocket_protocols import Answers
+from api.websocket.protocols import Answers
+from api.websocket.turns import Turns
+from api.websocket.unanswered import Unanswered, unanswered
 
 
 def busy(seconds: float) -> None:

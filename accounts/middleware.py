@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from accounts.services import authenticate_token
 from accounts.tokens import InvalidToken, bearer_token
-from api.error_responses import error_response
+from api.http.error_responses import error_response
 
 if TYPE_CHECKING:  # the configured user model, as django-stubs resolves it
     from django.contrib.auth.models import _User

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from accounts.csrf import CsrfFailed, check_csrf
 from accounts.identity import current_user, http_request
-from api.errors import Forbidden
+from api.graphql.errors import Forbidden
 
 ANONYMOUS = (
     "Mutations are for staff users: send an API token (Authorization: Bearer <token>), "

@@ -11,20 +11,20 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from api.static_files import StaticFilesHandler
+from api.http.static_files import StaticFilesHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings")
 # Django must be set up before anything imports models. Static files (the
-# admin's, GraphiQL's) are served by the same process (api.static_files).
+# admin's, GraphiQL's) are served by the same process (api.http.static_files).
 django_application = StaticFilesHandler(get_asgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from api.body_limit import BodySizeLimit  # noqa: E402
+from api.http.body_limit import BodySizeLimit  # noqa: E402
 from api.schema import schema  # noqa: E402
-from api.websocket import GraphQLConsumer  # noqa: E402
+from api.websocket.consumer import GraphQLConsumer  # noqa: E402
 
 graphql_websocket = GraphQLConsumer.as_asgi(schema=schema)
 

@@ -1,8 +1,8 @@
 """The codes of errors every transport answers with, and the log of errors
 (``conveyor.errors``): a client's mistake at DEBUG, a bug once at ERROR with
 its traceback and request id. Shared by the GraphQL errors
-(api.error_reporting) and the errors Django answers itself
-(api.error_responses); it imports nothing of GraphQL, which a management
+(api.graphql.error_reporting) and the errors Django answers itself
+(api.http.error_responses); it imports nothing of GraphQL, which a management
 command never needs."""
 
 import logging

@@ -14,14 +14,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from accounts.graphql.mutations import Mutation as AccountMutation
-from api.error_reporting import report_errors
-from api.execution import ExecutionContext
-from api.limits import limit_extensions
-from api.nodes import NodeQuery
-from api.operation_name import OperationNameRequired
-from api.operation_recorder import OperationRecorder
-from api.parser_cache import ParserCache
-from api.scalars import DECIMAL
+from api.graphql.error_reporting import report_errors
+from api.graphql.execution import ExecutionContext
+from api.graphql.limits import limit_extensions
+from api.graphql.nodes import NodeQuery
+from api.graphql.operation_name import OperationNameRequired
+from api.graphql.parser_cache import ParserCache
+from api.graphql.scalars import DECIMAL
+from api.http.operation_recorder import OperationRecorder
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription

@@ -51,7 +51,7 @@ CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ",".join(CORS_ALLOWED_ORIGINS))
 # A write Django's CSRF check refuses gets the API's JSON error, not an HTML page.
-CSRF_FAILURE_VIEW = "api.error_responses.csrf_failure"
+CSRF_FAILURE_VIEW = "api.http.error_responses.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -62,7 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "channels",
-    # The project's own: GraphiQL's template and static files (api/graphiql.py)
+    # The project's own: GraphiQL's template and static files (api/http/graphiql.py)
     # and commands (export_schema); no models.
     "api",
     "accounts",
@@ -71,7 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost: gives every request its id and logs it, whatever answers it.
-    "api.access_log.AccessLogMiddleware",
+    "api.http.access_log.AccessLogMiddleware",
     # /healthz and /readyz, on plain HTTP and any Host: before the HTTPS
     # redirect and the host validation of the middleware below.
     "api.health.ProbeMiddleware",
@@ -177,12 +177,12 @@ CONNECTION_DEFAULT_PAGE_SIZE = 20
 CONNECTION_MAX_PAGE_SIZE = 100
 STREAM_MAX_BATCH_SIZE = 1000
 
-# Limits of one GraphQL request (api/limits.py; README, "Limits and errors").
+# Limits of one GraphQL request (api/graphql/limits.py; README, "Limits and errors").
 GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
-# Larger request bodies are refused with 413 before they are read (api/body_limit.py).
+# Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many
 # of its bytes are read and thrown away before the connection is closed.
@@ -195,8 +195,8 @@ GRAPHQL_MAX_DISCARD_BYTES = int(os.environ.get("GRAPHQL_MAX_DISCARD_BYTES", str(
 STREAM_WINDOW_SIZE = int(os.environ.get("STREAM_WINDOW_SIZE", "2000"))
 STREAM_DB_READERS = int(os.environ.get("STREAM_DB_READERS", "4"))
 # A stream sends batches for at most this long before the next stream's turn
-# (api/turns.py); a client's message holds turns back for at most
-# WS_ANSWER_PRIORITY_SECONDS until it is answered (api/unanswered.py).
+# (api/websocket/turns.py); a client's message holds turns back for at most
+# WS_ANSWER_PRIORITY_SECONDS until it is answered (api/websocket/unanswered.py).
 STREAM_TURN_SECONDS = float(os.environ.get("STREAM_TURN_SECONDS", "0.002"))
 WS_ANSWER_PRIORITY_SECONDS = float(os.environ.get("WS_ANSWER_PRIORITY_SECONDS", "0.5"))
 

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from api.lazy_views import imported_on_first_request
+from api.http.lazy_views import imported_on_first_request
 
 # Exempt here as well: the CSRF middleware looks at the view the URL names.
-graphql_view = csrf_exempt(imported_on_first_request("api.endpoints.graphql_view"))
+graphql_view = csrf_exempt(imported_on_first_request("api.http.endpoints.graphql_view"))
 export_products = imported_on_first_request("products.views.export_products")
 
 urlpatterns = [
@@ -17,8 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Errors Django answers itself are JSON too (api.error_responses).
-handler400 = "api.error_responses.bad_request"
-handler403 = "api.error_responses.permission_denied"
-handler404 = "api.error_responses.page_not_found"
-handler500 = "api.error_responses.server_error"
+# Errors Django answers itself are JSON too (api.http.error_responses).
+handler400 = "api.http.error_responses.bad_request"
+handler403 = "api.http.error_responses.permission_denied"
+handler404 = "api.http.error_responses.page_not_found"
+handler500 = "api.http.error_responses.server_error"

@@ -3,7 +3,7 @@ the ``export_products`` command.
 
 Both formats carry the same columns, valued as the ``products`` connection
 shows them (global IDs, money with two decimals, ISO 8601 times). Rows are
-read in keyset windows (api.windows): the first bytes leave after one small
+read in keyset windows (api.paging.windows): the first bytes leave after one small
 window, and memory holds one window at a time however large the catalog is.
 
 A row costs little to read only as a ``values()`` dict, with its timestamps
@@ -26,11 +26,11 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from strawberry.relay import to_base64
 
-from api.errors import InvalidGlobalID
-from api.ids import pks_of_type
-from api.keyset import Keyset
-from api.scalars import serialize_decimal
-from api.windows import read_windows
+from api.graphql.errors import InvalidGlobalID
+from api.graphql.ids import pks_of_type
+from api.graphql.scalars import serialize_decimal
+from api.paging.keyset import Keyset
+from api.paging.windows import read_windows
 from products.models import Category, Product
 from products.selectors import ProductCriteria, ProductOrderField, filter_products, product_keyset
 

@@ -30,8 +30,8 @@ from itertools import islice
 from django.conf import settings
 
 from api.broadcast import Inbox, broadcast
-from api.execution import SharedList
-from api.readers import readers
+from api.graphql.execution import SharedList
+from api.paging.readers import readers
 from products import events, selectors
 from products.models import Product
 from products.selectors import ProductCriteria
@@ -177,7 +177,7 @@ class LiveProducts:
     def _share(self, products: list[Product]) -> SharedList:
         """The one SharedList of these very rows: subscribers sent the same
         rows get the same list, whose completion is then done once for all
-        that select alike (api.execution). The most recent are kept, up to
+        that select alike (api.graphql.execution). The most recent are kept, up to
         SHARED_ROWS_KEPT rows; each holds its rows, so the ids in its key
         stay theirs."""
         key = tuple(map(id, products))

@@ -8,7 +8,7 @@ from enum import Enum
 
 from django.db.models import Q, QuerySet
 
-from api.keyset import Keyset
+from api.paging.keyset import Keyset
 from products.models import Category, Product
 from products.search import matching_text, text_matches
 

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
-from api.error_responses import error_response
+from api.http.error_responses import error_response
 from products.export import BadExportRequest, ExportFormat, ExportRequest, export_chunks
 
 

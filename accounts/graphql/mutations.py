@@ -7,8 +7,8 @@ from strawberry.types import Info
 
 from accounts.identity import http_request
 from accounts.permissions import csrf_protected, login_csrf_protected
-from api.errors import ClientError
-from api.payloads import UserError
+from api.graphql.errors import ClientError
+from api.graphql.payloads import UserError
 
 
 @strawberry.type

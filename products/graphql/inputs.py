@@ -6,10 +6,10 @@ from enum import Enum
 import strawberry
 from django.db.models import QuerySet
 
-from api.errors import ClientError
-from api.ids import pks_of_type
-from api.keyset import Keyset
-from api.scalars import CENT
+from api.graphql.errors import ClientError
+from api.graphql.ids import pks_of_type
+from api.graphql.scalars import CENT
+from api.paging.keyset import Keyset
 from products import selectors
 from products.models import Category, Product
 from products.selectors import DecimalRange as DecimalRangeCriteria

@@ -8,8 +8,8 @@ import strawberry
 from django.core.exceptions import ValidationError
 
 from accounts.permissions import staff_only
-from api.ids import global_id, input_pk
-from api.payloads import UserError, run_write
+from api.graphql.ids import global_id, input_pk
+from api.graphql.payloads import UserError, run_write
 from products import models, services
 from products.graphql.types import Category, Product
 

@@ -2,9 +2,9 @@ import strawberry
 from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
-from api.connection import Connection, PageRequest, paginate
-from api.errors import ClientError
-from api.ids import decode_global_id, parse_pk
+from api.graphql.errors import ClientError
+from api.graphql.ids import decode_global_id, parse_pk
+from api.paging.connection import Connection, PageRequest, paginate
 from products import models, selectors
 from products.graphql.types import Category, Product, resolve_products
 

@@ -1,7 +1,7 @@
 """``productStream``: the catalog pushed over a websocket in batches.
 
 The SNAPSHOT phase reads exactly what the ``products`` connection reads (the
-same filter, order and cursors), in keyset windows (api.windows), and yields
+same filter, order and cursors), in keyset windows (api.paging.windows), and yields
 a batch at a time, so a client that reads slowly slows the reading. The LIVE
 phase then sends what products.live hands its feed.
 """
@@ -15,15 +15,15 @@ import strawberry
 from django.conf import settings
 from strawberry.types import Info
 
-from api.errors import ClientError, LiveUnavailable
-from api.execution import PartlyShared, SharedList
-from api.ids import global_id
-from api.keyset import Keyset
-from api.selections import optimize_for_subfield
-from api.turns import turns
-from api.websocket import TRY_AGAIN_LATER, connection_closer
-from api.websocket_log import count_sent
-from api.windows import Batch, read_batches
+from api.graphql.errors import ClientError, LiveUnavailable
+from api.graphql.execution import PartlyShared, SharedList
+from api.graphql.ids import global_id
+from api.graphql.selections import optimize_for_subfield
+from api.paging.keyset import Keyset
+from api.paging.windows import Batch, read_batches
+from api.websocket.consumer import TRY_AGAIN_LATER, connection_closer
+from api.websocket.log import count_sent
+from api.websocket.turns import turns
 from products import models
 from products.graphql.inputs import ProductFilter, ProductOrder, criteria_of, keyset_of
 from products.graphql.types import Product
@@ -110,7 +110,7 @@ class Subscription:
 
 
 async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[ProductBatch]:
-    """Each batch in the stream's turn (api.turns), its products let go of once
+    """Each batch in the stream's turn (api.websocket.turns), its products let go of once
     it has been sent (when the next is asked for). graphql-core holds a
     subscription's last event until the next one comes: a live stream that
     stays quiet for hours would otherwise hold its last batch of rows all

@@ -1,5 +1,5 @@
 """The catalog's GraphQL types. Resolvers only translate arguments and call the
-readers in products.selectors; the pages are cut by api.connection."""
+readers in products.selectors; the pages are cut by api.paging.connection."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -10,11 +10,11 @@ import strawberry_django
 from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
-from api.connection import Connection, PageRequest, paginate
-from api.errors import CurrencyUnavailable
-from api.fields import ColumnField
-from api.nodes import ModelNode
-from api.scope import scoped
+from api.graphql.errors import CurrencyUnavailable
+from api.graphql.fields import ColumnField
+from api.graphql.nodes import ModelNode
+from api.graphql.scope import scoped
+from api.paging.connection import Connection, PageRequest, paginate
 from products import models, pricing
 from products.exchange_rates import RatesLoader, RatesUnavailable, currency_code
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products

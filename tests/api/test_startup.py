@@ -1,5 +1,5 @@
 """What a management command imports, checked in a fresh interpreter: not the
-GraphQL schema, which only the server needs (api.lazy_views), nor the Redis
+GraphQL schema, which only the server needs (api.http.lazy_views), nor the Redis
 client, which only a process publishing to Redis needs (api.broadcast)."""
 
 import os

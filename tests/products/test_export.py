@@ -162,7 +162,7 @@ def test_bad_parameters_are_a_400_saying_which(uvicorn_server, query, message):
 
 
 def windows_read(log: Path) -> int:
-    return log.read_text().count("api.windows read a window")
+    return log.read_text().count("api.paging.windows read a window")
 
 
 def test_a_client_that_disconnects_stops_the_reading(test_database_url, tmp_path):

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections, transaction
 from strawberry.types import ExecutionResult
 
-from api.execution import SharedList
+from api.graphql.execution import SharedList
 from api.schema import schema
 from products import services
 from products.factories import ProductFactory
@@ -74,7 +74,7 @@ async def test_a_change_is_read_once_for_every_feed(queries):
 
     reads = [sql for sql in queries if "IN (" in sql and sql.lstrip().startswith("SELECT")]
     assert len(reads) == 1, reads
-    # One list for all: api.execution completes it once per selection.
+    # One list for all: api.graphql.execution completes it once per selection.
     assert all(changes.products is received[0].products for changes in received)
     assert received[0].products[0].version == 2
 

@@ -1,0 +1,190 @@
+"""graphql-core's executor, made fit for thousands of long subscriptions.
+
+Two changes to strawberry's execution context:
+
+- Sub-fields are collected once per subscription. graphql-core 3.3 copies
+  the subscription's executor per event and shares its cache of collected
+  sub-fields, keyed by the identity of lists made anew for each event: the
+  cache missed every time and grew with every event for as long as the
+  subscription lived. Keyed by the document's nodes, it hits.
+- A ``SharedList`` is completed once per selection. When a thousand live
+  subscribers are sent the same changed products, graphql-core would
+  otherwise execute the same selection over the same rows a thousand times;
+  the completed list (plain data: dicts, strings, numbers) is reused by every
+  execution that selects the same fields with the same arguments. Only
+  completions that finished at once and without errors are reused, so
+  resolvers that await (e.g. ``priceIn``) or fail run per subscriber.
+- A ``PartlyShared`` object (a LIVE batch) is completed once per selection
+  but for its own fields (the batch's ``sequence``), which each execution
+  completes for itself.
+"""
+
+import json
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar
+
+from graphql import (
+    FieldNode,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    Node,
+    VariableNode,
+    print_ast,
+    visit,
+)
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
+from graphql.language import Visitor
+from graphql.pyutils import AwaitableOrValue, Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.websocket.log import name_operation
+
+
+class SharedList(list[Any]):
+    """Rows that many executions complete alike. Whatever resolves under them
+    must not depend on who asks (the context): every viewer gets the same."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        super().__init__(rows)
+        self.completed: dict[str, Any] = {}
+
+
+class PartlyShared:
+    """An object that many executions complete alike but for its
+    ``own_fields``: the others are completed once per selection, when
+    ``sharing()`` names the SharedList to keep them with and the object's
+    state that they depend on."""
+
+    own_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def sharing(self) -> tuple[SharedList, Hashable] | None:
+        return None
+
+
+class _Variables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.add(node.name.value)
+
+
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A websocket operation is logged by the name in its document when its
+        # client sent none with it.
+        name_operation(self.operation.name.value if self.operation.name else None)
+        # Per subscription, shared by its events: a fixed few per document.
+        self._selection_keys: dict[tuple[int, ...], str] = {}
+        self._subfields: dict[tuple[Any, ...], CollectedFields] = {}
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        # graphql-core memoizes by the identity of the list, which each event
+        # makes anew; the nodes in it are the document's, the same every time.
+        key = (return_type, *(id(details.node) for details in field_details_list))
+        if key not in self._subfields:
+            self._subfields[key] = super().collect_subfields(return_type, field_details_list)
+        return self._subfields[key]
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        execute = super().execute_fields
+        sharing = source_value.sharing() if isinstance(source_value, PartlyShared) else None
+        if sharing is None:
+            return execute(parent_type, source_value, path, grouped_field_set, position_context)
+        anchor, state = sharing
+        own: GroupedFieldSet = {}
+        shared: GroupedFieldSet = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            part = own if name in source_value.own_fields else shared
+            part[response_name] = field_details_list
+        nodes = [details.node for group in shared.values() for details in group]
+        completed = self._once(
+            anchor,
+            f"{self._selection_key(parent_type, nodes)}\n{state!r}",
+            lambda: execute(parent_type, source_value, path, shared, position_context),
+        )
+        mine = execute(parent_type, source_value, path, own, position_context)
+        return self._merged(grouped_field_set, completed, mine)
+
+    def _merged(
+        self,
+        order: GroupedFieldSet,
+        *parts: AwaitableOrValue[dict[str, Any]],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """The parts' fields in the selection's order, once all are there."""
+
+        def merge(values: list[dict[str, Any]]) -> dict[str, Any]:
+            return {name: part[name] for name in order for part in values if name in part}
+
+        if not any(map(self.is_awaitable, parts)):
+            return merge(list(parts))  # type: ignore[arg-type]
+
+        async def awaited() -> dict[str, Any]:
+            return merge([await part if self.is_awaitable(part) else part for part in parts])  # type: ignore[misc]
+
+        return awaited()
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        complete = super().complete_list_value
+        if not isinstance(result, SharedList):
+            return complete(return_type, field_details_list, info, path, result, position_context)
+        completed: AwaitableOrValue[list[Any]] = self._once(
+            result,
+            self._selection_key(return_type, [details.node for details in field_details_list]),
+            lambda: complete(return_type, field_details_list, info, path, result, position_context),
+        )
+        return completed
+
+    def _once(
+        self, shared: SharedList, key: str, complete: Callable[[], AwaitableOrValue[Any]]
+    ) -> AwaitableOrValue[Any]:
+        """What ``complete()`` gave for ``key`` before, else its result, kept
+        for the next time if it finished at once and without errors."""
+        if key in shared.completed:
+            return shared.completed[key]
+        errors = len(self.collected_errors.errors)
+        completed = complete()
+        if not self.is_awaitable(completed) and len(self.collected_errors.errors) == errors:
+            shared.completed[key] = completed
+        return completed
+
+    def _selection_key(self, return_type: GraphQLOutputType, nodes: list[FieldNode]) -> str:
+        """What the completion depends on: the type, the selection as text
+        (with the document's fragments) and the variables it uses."""
+        identity = tuple(map(id, nodes))
+        if identity not in self._selection_keys:
+            parts: list[Node] = [*nodes, *self.fragment_definitions.values()]
+            variables = _Variables()
+            for part in parts:
+                visit(part, variables)
+            values = {name: self.variable_values.coerced.get(name) for name in variables.names}
+            self._selection_keys[identity] = "\n".join(
+                [
+                    str(return_type),
+                    *map(print_ast, parts),
+                    json.dumps(values, sort_keys=True, default=repr),
+                ]
+            )
+        return self._selection_keys[identity]

@@ -1,0 +1,55 @@
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware.csrf import get_token
+from strawberry.django.views import AsyncGraphQLView
+
+from api.http.access_log import graphql_operation
+from api.http.error_responses import error_response
+from api.http.graphiql import render_graphiql
+
+# Requests refused before any GraphQL runs (strawberry's HTTPException) get
+# a GraphQL-shaped JSON body like every other error, with a code by status.
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+}
+
+
+class GraphQLView(AsyncGraphQLView):
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        operation = graphql_operation()
+        if operation is not None and (request.method != "GET" or "query" in request.GET):
+            operation.served = True
+        try:
+            return await self.run(request=request)
+        except HTTPException as error:
+            return request_error(error.reason, error.status_code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson, not json: Python's decoder raises RecursionError on JSON
+        # nested a few thousand deep, orjson refuses past 1024 levels with a
+        # decode error; it refuses invalid UTF-8, lone surrogates and NaN too.
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"The request is not valid JSON: {error}.") from None
+        # A list is a batch, which strawberry refuses with its own message.
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
+    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        # GraphiQL sends the csrftoken cookie back as X-CSRFToken, so mutations
+        # made from it with a session pass the CSRF check; this sets the cookie.
+        get_token(request)
+        return render_graphiql(request)
+
+
+def request_error(message: str, status: int) -> JsonResponse:
+    return error_response(message, HTTP_ERROR_CODES.get(status, "BAD_REQUEST"), status)

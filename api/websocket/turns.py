@@ -32,12 +32,9 @@ class Turns:
         return Turn(self)
 
     async def wait(self) -> None:
-        """Until this stream's next turn begins."""
-        if not self._waiting and self._handing_out is None:
-            # No one to go before: only let whatever else is ready run.
-            await self._answers.quiet()
-            await asyncio.sleep(0)
-            return
+        """Until this stream's next turn begins: always through the queue,
+        even when no one else waits, so that a pass of the event loop never
+        runs more than one turn whoever asks."""
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         if self._handing_out is None:
@@ -61,18 +58,26 @@ class Turns:
 class Turn:
     def __init__(self, turns: Turns) -> None:
         self._turns = turns
-        self._began: float | None = None
+        self._ends: float | None = None  # None: before the first batch
 
     async def take(self) -> None:
         """Returns at once within this stream's turn; else waits for its next."""
-        now = time.monotonic()
-        if self._began is None:
+        if self._ends is None:
             # A stream's first batch is the answer its client waits for:
             # it goes out at once, as the stream's first turn.
-            self._began = now
-        elif now - self._began >= self._turns.seconds:
+            self._begin()
+        elif time.monotonic() >= self._ends:
             await self._turns.wait()
-            self._began = time.monotonic()
+            self._begin()
+
+    def _begin(self) -> None:
+        self._ends = time.monotonic() + self._turns.seconds
+        # Runs in the event loop's next pass, which begins only once this
+        # stream has suspended: whatever it waited for, its turn is over.
+        asyncio.get_running_loop().call_soon(self._end)
+
+    def _end(self) -> None:
+        self._ends = 0.0
 
 
 turns = Turns(settings.STREAM_TURN_SECONDS, unanswered)

@@ -131,3 +131,26 @@ async def test_a_subscribe_is_unanswered_until_its_first_result_is_sent():
 
 def unanswered_quiet() -> bool:
     return unanswered._priority_ends() is None
+
+
+async def test_a_turn_ends_when_its_stream_suspends():
+    """Whatever it waited for (a full socket, a read), a stream queues again:
+    else every stream woken in one pass of the event loop would run the rest
+    of its turn in that pass, and the pass would last as long as all of them."""
+    turns = Turns(10.0, Unanswered(0.5))
+    waits = 0
+    wait = turns.wait
+
+    async def counted_wait() -> None:
+        nonlocal waits
+        waits += 1
+        await wait()
+
+    turns.wait = counted_wait  # type: ignore[method-assign]
+    turn = turns.turn()
+    await turn.take()  # the first batch
+    await turn.take()  # within the turn
+    assert waits == 0
+    await asyncio.sleep(0)  # the stream suspends
+    await turn.take()
+    assert waits == 1

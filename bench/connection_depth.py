@@ -21,14 +21,11 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from bench import http_load, paging  # noqa: E402
+from bench.scenarios import progress  # noqa: E402
 from products.models import Product  # noqa: E402
 
 MIN_PRODUCTS = 1_000_000
 DEPTH_GOAL = 1.5
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def depth_cell(figure: paging.Depth | str) -> str:

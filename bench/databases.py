@@ -11,11 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bench.scenarios import progress
 from bench.servers import ROOT
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def with_database(url: str, name: str) -> str:

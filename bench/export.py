@@ -25,6 +25,7 @@ import httpx
 import psycopg
 
 from bench import http_load, servers
+from bench.scenarios import progress
 
 MIN_PRODUCTS = 1_000_000
 ROUNDS = 3
@@ -51,10 +52,6 @@ class Reading:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def read_raw(url: str) -> Reading:

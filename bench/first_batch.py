@@ -40,16 +40,13 @@ from typing import Any
 from bench import servers
 from bench.databases import database_name, ensure_database, product_count
 from bench.percentiles import percentile
+from bench.scenarios import progress
 from bench.stream_client import StreamError, first_batch_ms, session, stream, warm_up
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 20_000
 READY_SECONDS = 120.0  # for every other stream's websocket to be open
 CHILD_FLAG = "--load-child"
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def counts(text: str) -> tuple[int, ...]:

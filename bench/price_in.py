@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench import http_load, servers
+from bench.scenarios import progress
 from tests.rates_server import RatesServer
 
 WARMUP = 10
@@ -43,10 +44,6 @@ class Figures:
     calls_per_page: float
     with_ms: float
     without_ms: float
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 async def post(client: httpx.AsyncClient, body: dict[str, str]) -> float:

@@ -25,10 +25,10 @@ from bench.live.harness import (
     Writer,
     category_gid,
     product_gid,
-    progress,
     serving,
     set_discount,
 )
+from bench.scenarios import progress
 from bench.servers import Server
 
 DISCOUNT = Decimal("10.00")

@@ -16,17 +16,9 @@ from collections.abc import Sequence
 
 from bench.live import harness
 from bench.live.clients import CLIENT_PROCESSES, ClientGroup, all_reached, expecting, subscribed
-from bench.live.harness import (
-    Bench,
-    Options,
-    Scenario,
-    Writer,
-    product_gid,
-    profiling,
-    progress,
-    serving,
-)
+from bench.live.harness import Bench, Options, Scenario, Writer, product_gid, profiling, serving
 from bench.live.price_changes import SPACING, FanOut, Latencies, change_price
+from bench.scenarios import progress
 from bench.servers import Server
 
 P99_GOAL_MS = 250.0

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import base64
 import os
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +35,7 @@ from typing import Any, TypeVar
 
 from bench import servers
 from bench.databases import database_name, ensure_seeded, product_count, vacuum
+from bench.scenarios import add_scenario_arguments, progress
 from bench.servers import Server
 
 SEEDED_PRODUCTS = 10_000
@@ -45,10 +45,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 HANDFUL = 5  # products in the fan-out subscribers' filter
 
 T = TypeVar("T")
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def product_gid(pk: int) -> str:
@@ -97,16 +93,8 @@ class Options:
         parser.set_defaults(section=None, profile=None, subscribers=None, changes=None)
         parser.add_argument("--quick", action="store_true", help="fewer subscribers and changes")
         sections = tuple(scenario.section for scenario in scenarios)
-        if len(sections) > 1:
-            parser.add_argument(
-                "--section",
-                action="append",
-                choices=sections,
-                help="run only this section (repeatable; default: all)",
-            )
-        for flag, spec in FLAGS.items():
-            if any(flag in scenario.flags for scenario in scenarios):
-                parser.add_argument(flag, **spec)
+        flags_read = (flag for scenario in scenarios for flag in scenario.flags)
+        add_scenario_arguments(parser, sections, FLAGS, flags_read)
         args = parser.parse_args(argv)
         quick: bool = args.quick
         return cls(

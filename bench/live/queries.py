@@ -18,8 +18,9 @@ from pathlib import Path
 
 from bench.live import harness
 from bench.live.clients import ClientGroup, subscribed
-from bench.live.harness import Bench, Options, Scenario, product_gid, progress, serving
+from bench.live.harness import Bench, Options, Scenario, product_gid, serving
 from bench.live.price_changes import FanOut
+from bench.scenarios import progress
 
 STATEMENT = re.compile(r" django\.db\.backends \(\d+\.\d+\) (.*?); args=")
 

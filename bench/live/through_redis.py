@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from bench.live import harness
 from bench.live.clients import subscribed
-from bench.live.harness import Bench, Options, Scenario, product_gid, progress, serving
+from bench.live.harness import Bench, Options, Scenario, product_gid, serving
 from bench.live.price_changes import FanOut, Latencies
+from bench.scenarios import progress
 
 
 async def measure(bench: Bench, options: Options) -> list[str]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import psycopg
 
 from bench.databases import database_name, with_database
+from bench.scenarios import progress
 from bench.servers import Server
 from bench.stream_client import Streamed, StreamError, session, stream, warm_up
 from bench.streams import harness
@@ -35,7 +36,6 @@ from bench.streams.harness import (
     Bench,
     Options,
     Scenario,
-    progress,
     serving,
 )
 

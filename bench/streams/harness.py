@@ -13,7 +13,6 @@ same run. Progress goes to stderr; the Markdown tables of results to stdout.
 import argparse
 import asyncio
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -22,6 +21,7 @@ from typing import Any
 
 from bench import servers
 from bench.databases import database_name, ensure_database, product_count, with_database
+from bench.scenarios import add_scenario_arguments, progress
 from bench.servers import Server
 
 BIG_PRODUCTS = 1_000_000
@@ -36,10 +36,6 @@ DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "10"))
 
 # The same columns for the raw cursor and the naive ORM load; created_at is the order.
 COLUMNS = ("id", "sku", "name", "price", "discounted_price", "stock", "created_at")
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 # Options and scenarios -------------------------------------------------------
@@ -77,16 +73,8 @@ class Options:
         parser.set_defaults(section=None, clients=None, batch1_limit=None)
         parser.add_argument("--quick", action="store_true", help="fewer runs, shorter streams")
         sections = tuple(scenario.section for scenario in scenarios)
-        if len(sections) > 1:
-            parser.add_argument(
-                "--section",
-                action="append",
-                choices=sections,
-                help="run only this section (repeatable; default: all)",
-            )
-        for flag, spec in FLAGS.items():
-            if any(flag in scenario.flags for scenario in scenarios):
-                parser.add_argument(flag, **spec)
+        flags_read = (flag for scenario in scenarios for flag in scenario.flags)
+        add_scenario_arguments(parser, sections, FLAGS, flags_read)
         parser.add_argument(
             "--deflate",
             action="store_true",

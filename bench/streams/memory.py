@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.scenarios import progress
 from bench.servers import ROOT
 from bench.stream_client import StreamError, session, stream, warm_up
 from bench.streams import harness
@@ -30,7 +31,6 @@ from bench.streams.harness import (
     Bench,
     Options,
     Scenario,
-    progress,
     serving,
 )
 

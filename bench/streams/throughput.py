@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bench.scenarios import progress
 from bench.servers import cpu_seconds
 from bench.stream_client import Streamed, StreamError, session, stream
 from bench.streams import harness
-from bench.streams.harness import BIG_PRODUCTS, COLUMNS, Bench, Options, Scenario, progress, serving
+from bench.streams.harness import BIG_PRODUCTS, COLUMNS, Bench, Options, Scenario, serving
 
 RAW_QUERY = f"SELECT {', '.join(COLUMNS)} FROM products_product ORDER BY created_at, id"
 RAW_FETCH = 2000

@@ -14,17 +14,10 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+from bench.scenarios import progress
 from bench.stream_client import first_batch_ms, session
 from bench.streams import harness
-from bench.streams.harness import (
-    BIG_PRODUCTS,
-    SMALL_PRODUCTS,
-    Bench,
-    Options,
-    Scenario,
-    progress,
-    serving,
-)
+from bench.streams.harness import BIG_PRODUCTS, SMALL_PRODUCTS, Bench, Options, Scenario, serving
 
 TTFB_GOAL_MS = 50.0
 TTFB_RATIO_GOAL = 1.5

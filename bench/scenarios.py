@@ -1,0 +1,33 @@
+"""What every benchmark command shares: progress lines on stderr (the tables
+go to stdout), and the options of a command made of scenarios, each of which
+also runs alone and offers only the flags it reads."""
+
+import argparse
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def add_scenario_arguments(
+    parser: argparse.ArgumentParser,
+    sections: Sequence[str],
+    flags: Mapping[str, Mapping[str, Any]],
+    flags_read: Iterable[str],
+) -> None:
+    """``--section`` when the command runs more than one of ``sections``, and
+    those of ``flags`` that its scenarios read (``flags_read``)."""
+    if len(sections) > 1:
+        parser.add_argument(
+            "--section",
+            action="append",
+            choices=sections,
+            help="run only this section (repeatable; default: all)",
+        )
+    read = set(flags_read)
+    for flag, spec in flags.items():
+        if flag in read:
+            parser.add_argument(flag, **spec)

@@ -8,6 +8,7 @@ from django.core.validators import (
 )
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from products import pricing
@@ -118,3 +119,47 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+
+class ProductChange(models.Model):
+    """One committed change of a product, written by the database's triggers
+    (migration 0003) in the same transaction as the change, whoever the
+    writer. Live streams tail this log (products.changes)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "c"
+        UPDATED = "u"
+        DELETED = "d"
+
+    position = models.BigAutoField(primary_key=True)
+    # No foreign key: the log outlives the products it names.
+    product_id = models.BigIntegerField()
+    version = models.PositiveIntegerField(null=True)  # null: deleted
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    # The writing transaction (PostgreSQL's xid8; 0 on SQLite, whose writers
+    # commit one at a time): a position is taken at insert, not at commit,
+    # so readers also look for the rows of transactions still in flight at
+    # their last read.
+    transaction_id = models.BigIntegerField(db_default=0)
+    # Pruning walks the log by position, so this needs no index.
+    recorded_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["transaction_id"],
+                name="product_change_transaction",
+                condition=~Q(transaction_id=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.kind} product {self.product_id} v{self.version}"
+
+
+class ChangeLogHorizon(models.Model):
+    """The one row saying up to which position the log has been pruned:
+    a resume token from before it is expired (products.retention)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    pruned_through = models.BigIntegerField(default=0)

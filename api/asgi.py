@@ -23,6 +23,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from api.http.body_limit import BodySizeLimit  # noqa: E402
+from api.lifespan import lifespan  # noqa: E402
 from api.schema import schema  # noqa: E402
 from api.websocket.consumer import GraphQLConsumer  # noqa: E402
 
@@ -32,6 +33,7 @@ application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_application),
         "websocket": AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", graphql_websocket)])),
+        "lifespan": lifespan,
     }
 )
 

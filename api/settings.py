@@ -207,11 +207,18 @@ EXCHANGE_RATES_URL = os.environ.get("EXCHANGE_RATES_URL", "").strip()
 EXCHANGE_RATES_TTL = float(os.environ.get("EXCHANGE_RATES_TTL", "3600"))
 EXCHANGE_RATES_TIMEOUT = float(os.environ.get("EXCHANGE_RATES_TIMEOUT", "2"))
 
-# Change events reach the servers' live subscribers through Redis pub/sub when
-# REDIS_URL is set (every process and host), else only inside the process
-# that made the change. Deployments sharing one Redis keep apart by prefix.
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-BROADCAST_PREFIX = os.environ.get("BROADCAST_PREFIX", "conveyor").strip()
+# The change log (products.changes) that live streams tail: every process
+# reads it at least every CHANGE_LOG_POLL_INTERVAL seconds besides the
+# wake-ups after commits; it keeps changes CHANGE_LOG_RETENTION seconds (a
+# resume token older than that has expired), pruned every
+# CHANGE_LOG_PRUNE_INTERVAL seconds by the server (0: never; run
+# `manage.py prune_change_log` instead). PostgreSQL's notifications go
+# through DATABASE_NOTIFICATIONS_URL where set (behind a transaction-pooling
+# proxy: straight to PostgreSQL), else DATABASE_URL.
+CHANGE_LOG_POLL_INTERVAL = float(os.environ.get("CHANGE_LOG_POLL_INTERVAL", "1"))
+CHANGE_LOG_RETENTION = float(os.environ.get("CHANGE_LOG_RETENTION", str(24 * 3600)))
+CHANGE_LOG_PRUNE_INTERVAL = float(os.environ.get("CHANGE_LOG_PRUNE_INTERVAL", "600"))
+DATABASE_NOTIFICATIONS_URL = os.environ.get("DATABASE_NOTIFICATIONS_URL", "").strip()
 
 # Websockets (README, "Websocket limits"). A client has this many seconds to
 # send connection_init (else 4408); runs at most WS_MAX_SUBSCRIPTIONS

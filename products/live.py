@@ -1,13 +1,26 @@
 """Live changes of products, for the LIVE phase of ``productStream``.
 
-Each server process listens once to the change events (products.events) and
-keeps a ``Feed`` per live subscriber. For every group of events that arrived
-together it reads the changed rows once, in one query per
-``CHANGES_PER_MESSAGE`` ids, whatever the number of subscribers; each feed
-then takes the rows that match its filter, and the ids of the others as
-removed. A feed coalesces by id, so a burst of changes waits as at most one
-entry per product, and a subscriber that is still sending its snapshot misses
-nothing: its feed was listening before the snapshot's first read.
+Each server process tails the change log (products.changes) once, and keeps
+a ``Feed`` per live subscriber. For every group of changes read together it
+reads the changed rows once, in one query per ``ROWS_PER_QUERY`` ids,
+whatever the number of subscribers; each feed then takes the rows that match
+its filter, and the ids of the others as removed. A feed coalesces by id, so
+a burst of changes waits as at most one entry per product.
+
+Every feed stands at a frontier of its own in the log: a new one where the
+process stands, one resumed where its token says. One read serves them all
+(it asks for what is news to any of them, and each takes what is news to
+it), so a thousand subscribers resumed after a restart share the reads of
+what changed while they were away, and the ones behind catch up with the
+others. Reads happen one after another, so each feed sees every product's
+states in order.
+
+The log is read when PostgreSQL notifies that changes committed
+(api.postgresql.notifications), when a write of this process commits (the
+only wake-up on SQLite), and every ``CHANGE_LOG_POLL_INTERVAL`` seconds
+whatever happens: a lost wake-up delays a change, it never loses one. A read
+that fails (the database restarting, its connection cut) is tried again,
+and the feeds wait meanwhile: nothing is lost, since the log keeps it.
 
 A subscriber that falls behind is let go of rather than buffered for without
 end: its feed is *overrun* when more than ``LIVE_MAX_PENDING`` changes wait
@@ -22,41 +35,51 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
+from typing import TypeVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, connection
 
-from api.broadcast import Inbox, broadcast
 from api.graphql.execution import SharedList
 from api.paging.readers import readers
-from products import events, selectors
+from api.postgresql.notifications import listen
+from products import changes, selectors
+from products.changes import Frontier, LogRead, wakeups
 from products.models import Product
 from products.selectors import ProductCriteria
 
 logger = logging.getLogger(__name__)
 
-# Events read together at most; more wait for the next group.
-MESSAGES_PER_GROUP = 50
+T = TypeVar("T")
+
+# The channel the log's triggers notify (migration 0004).
+CHANNEL = "products_changes"
+# Ids in one query of changed rows.
+ROWS_PER_QUERY = 1000
 # Rows in the shared lists kept for feeds still to send them: enough for the
 # slowest of many subscribers to reach a 10,000-product burst's last batch
 # without its completion having been dropped (which costs only time).
 SHARED_ROWS_KEPT = 20_000
+RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # seconds between attempts to read the log
 
 
 class LiveUpdatesLost(Exception):
-    """Changes may have been missed (the broadcast or the database failed):
-    the subscriber has to start over from a snapshot."""
+    """The subscriber fell too far behind: it has to start over."""
 
 
 @dataclass(frozen=True)
 class Changes:
-    """What a subscriber has to be told: products to show, ids to drop."""
+    """What a subscriber has to be told: products to show, ids to drop, and
+    where in the log it stands once told."""
 
     products: list[Product]
     removed_ids: list[int]
+    frontier: Frontier
 
 
 FELL_BEHIND = "Fell too far behind live updates; subscribe again."
@@ -72,16 +95,21 @@ class Feed:
     def __init__(
         self,
         criteria: ProductCriteria,
+        frontier: Frontier,
         share: Callable[[list[Product]], SharedList],
         on_overrun: Callable[[], None] = no_one_to_tell,
     ) -> None:
         self.criteria = criteria
+        # Where in the log the feed stands: all before it has been offered.
+        self.frontier = frontier
         self._share = share
         self._on_overrun = on_overrun
         self._max_pending = settings.LIVE_MAX_PENDING
         self._stall_timeout = settings.LIVE_STALL_TIMEOUT
-        # id → the product as last read, or None when it is gone from the view.
-        self._pending: dict[int, Product | None] = {}
+        # id → the product as last read (None: gone from the view), and the
+        # frontier the feed stood at before the change: the subscriber has
+        # been told all before it. Oldest first.
+        self._pending: dict[int, tuple[Product | None, Frontier]] = {}
         self._arrived = asyncio.Event()
         self._lost: LiveUpdatesLost | None = None
         # When the subscriber took its last batch, while it is away sending it;
@@ -93,19 +121,28 @@ class Feed:
         """How many changes wait to be sent."""
         return len(self._pending)
 
-    def offer(self, ids: list[int], rows: Mapping[int, Product]) -> None:
+    def offer(self, read: LogRead, rows: Mapping[int, Product]) -> None:
+        """Takes from ``read`` what is news to this feed."""
+        before, self.frontier = self.frontier, read.advance(self.frontier)
         if self._lost:
             return
         criteria = self.criteria
-        for id in ids:
+        pending = self._pending
+        for id in changes.changed_ids(read.changes, before):
             product = rows.get(id)
             if product is not None and criteria.matches(product):
-                self._pending[id] = product
+                shown: Product | None = product
             elif criteria.could_have_held(id, deleted=product is None):
-                self._pending[id] = None
-        if not self._pending:
+                shown = None
+            else:
+                continue
+            waiting = pending.get(id)
+            # A product waiting keeps its place, and the frontier of its
+            # first change: nothing before that has been told.
+            pending[id] = (shown, waiting[1] if waiting else before)
+        if not pending:
             return
-        if len(self._pending) > self._max_pending or self._stalled():
+        if len(pending) > self._max_pending or self._stalled():
             self._overrun()
         else:
             self._arrived.set()
@@ -116,12 +153,9 @@ class Feed:
 
     def _overrun(self) -> None:
         self._pending.clear()
-        self.lose(LiveUpdatesLost(FELL_BEHIND))
-        self._on_overrun()
-
-    def lose(self, error: LiveUpdatesLost) -> None:
-        self._lost = error
+        self._lost = LiveUpdatesLost(FELL_BEHIND)
         self._arrived.set()
+        self._on_overrun()
 
     async def changes(self, limit: int) -> AsyncIterator[Changes]:
         """Waits for changes and hands them out, at most ``limit`` at a time."""
@@ -131,48 +165,65 @@ class Feed:
                     raise self._lost
                 self._arrived.clear()
                 await self._arrived.wait()
-            ids = list(islice(self._pending, limit))
-            taken = [(id, self._pending.pop(id)) for id in ids]
+            taken = [(id, self._pending.pop(id)[0]) for id in list(islice(self._pending, limit))]
+            # What is left was all news after the first of it.
+            told = next(iter(self._pending.values()))[1] if self._pending else self.frontier
             self._away_since = time.monotonic()
             yield Changes(
                 products=self._share([product for _, product in taken if product is not None]),
                 removed_ids=[id for id, product in taken if product is None],
+                frontier=told,
             )
             self._away_since = None
 
 
 class LiveProducts:
-    """This process's listener, shared by all its feeds."""
+    """This process's tailer of the log, shared by all its feeds."""
 
     def __init__(self) -> None:
         self._feeds: set[Feed] = set()
         self._shared: OrderedDict[tuple[int, ...], SharedList] = OrderedDict()
         self._shared_rows = 0
         self._users = 0  # feeds, and callers waiting for one
-        self._listening: asyncio.Task[None] | None = None
+        self._tailing: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
+        # Where the process stands in the log, once it has looked.
+        self._frontier = Frontier(0)
 
     @asynccontextmanager
     async def feed(
-        self, criteria: ProductCriteria, on_overrun: Callable[[], None] = no_one_to_tell
+        self,
+        criteria: ProductCriteria,
+        since: Frontier | None = None,
+        on_overrun: Callable[[], None] = no_one_to_tell,
     ) -> AsyncIterator[Feed]:
-        """A feed that receives every change committed from now on;
-        ``on_overrun`` is called if its subscriber falls too far behind."""
+        """A feed of every change committed after ``since`` (default: from
+        now on); ``on_overrun`` is called if its subscriber falls too far
+        behind."""
         self._users += 1
         try:
-            await self._listen()
-            feed = Feed(criteria, self._share, on_overrun)
+            await self._start()
+            feed = Feed(criteria, since or self._frontier, self._share, on_overrun)
             self._feeds.add(feed)
+            if since is not None:
+                wakeups.wake()  # it may have news to catch up on
             try:
                 yield feed
             finally:
                 self._feeds.discard(feed)
         finally:
             self._users -= 1
-            if not self._users and self._listening:
-                # Nobody left to tell: stop listening (and reading) until someone is.
-                self._listening.cancel()
-                self._listening = None
+            if not self._users and self._tailing:
+                # Nobody left to tell: stop reading until someone is.
+                self._tailing.cancel()
+                self._tailing = None
+
+    async def _start(self) -> None:
+        if self._tailing is None:
+            self._ready = asyncio.get_running_loop().create_future()
+            self._tailing = asyncio.create_task(self._tail(self._ready))
+        assert self._ready is not None
+        await asyncio.shield(self._ready)
 
     def _share(self, products: list[Product]) -> SharedList:
         """The one SharedList of these very rows: subscribers sent the same
@@ -191,43 +242,65 @@ class LiveProducts:
             self._shared.move_to_end(key)
         return shared
 
-    async def _listen(self) -> None:
-        if self._listening is None or self._listening.done():
-            self._ready = asyncio.get_running_loop().create_future()
-            self._listening = asyncio.create_task(self._dispatch(self._ready))
-        assert self._ready is not None
-        await asyncio.shield(self._ready)
-
-    async def _dispatch(self, ready: asyncio.Future[None]) -> None:
-        try:
-            async with broadcast().listen(events.channel()) as inbox:
+    async def _tail(self, ready: asyncio.Future[None]) -> None:
+        async with wakeups.watch() as woken:
+            listening = (
+                asyncio.create_task(listen(CHANNEL, wakeups.wake))
+                if connection.vendor == "postgresql"
+                else None
+            )
+            try:
+                self._frontier = await retrying(current_frontier)
                 ready.set_result(None)
                 while True:
-                    await self._dispatch_group(inbox)
-        except Exception as error:
-            logger.error("live updates lost: %r", error)
-            lost = LiveUpdatesLost(f"Live updates were interrupted ({error}); subscribe again.")
-            if not ready.done():
-                ready.set_exception(lost)
-            for feed in self._feeds:
-                feed.lose(lost)
+                    woken.clear()
+                    await retrying(self._read)
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), settings.CHANGE_LOG_POLL_INTERVAL)
+            finally:
+                if listening:
+                    listening.cancel()
 
-    async def _dispatch_group(self, inbox: Inbox) -> None:
-        messages = [await inbox.get(), *inbox.drain(MESSAGES_PER_GROUP - 1)]
-        # dict: each id once, in the order of its first change.
-        ids = list(dict.fromkeys(c.id for m in messages for c in events.decode(m)))
-        if not self._feeds:
-            return
-        rows = await read_products(ids)
-        for feed in list(self._feeds):
-            feed.offer(ids, rows)
+    async def _read(self) -> None:
+        """Offers every feed what is news to it."""
+        while True:
+            frontiers = {self._frontier, *(feed.frontier for feed in self._feeds)}
+            async with readers.borrow(urgent=True):  # subscribers wait for these
+                read = await sync_to_async(changes.read_changes)(frontiers)
+            feeds = list(self._feeds)
+            news = {id for feed in feeds for id in changes.changed_ids(read.changes, feed.frontier)}
+            rows = await read_products(news) if news else {}
+            for feed in feeds:
+                feed.offer(read, rows)
+            self._frontier = read.advance(self._frontier)
+            if not read.full:
+                return
 
 
-async def read_products(ids: list[int]) -> dict[int, Product]:
+async def current_frontier() -> Frontier:
+    async with readers.borrow(urgent=True):
+        return await sync_to_async(changes.current_frontier)()
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()``'s result, once the database lets it be had: the feeds
+    wait meanwhile, and miss nothing, since the log keeps it."""
+    retry = RETRY_FIRST
+    while True:
+        try:
+            return await attempt()
+        except DatabaseError as error:
+            logger.warning("could not read the change log (%s); trying again", error)
+            await asyncio.sleep(retry)
+            retry = min(retry * 2, RETRY_MAX)
+
+
+async def read_products(ids: Collection[int]) -> dict[int, Product]:
     """The rows of ``ids`` that still exist, as they are now."""
+    ids = list(ids)
     rows: dict[int, Product] = {}
-    for start in range(0, len(ids), events.CHANGES_PER_MESSAGE):
-        chunk = ids[start : start + events.CHANGES_PER_MESSAGE]
+    for start in range(0, len(ids), ROWS_PER_QUERY):
+        chunk = ids[start : start + ROWS_PER_QUERY]
         async with readers.borrow(urgent=True):  # subscribers wait for these rows
             async for product in selectors.products_by_id(chunk):
                 rows[product.pk] = product

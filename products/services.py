@@ -14,7 +14,7 @@ from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Query
 from django.utils import timezone
 from django.utils.text import slugify
 
-from products.events import ProductChange, publish_on_commit
+from products.changes import wake_on_commit
 from products.models import Category, Product
 
 
@@ -37,7 +37,7 @@ def save_product(product: Product) -> Product:
         product.version = F("version") + 1
         product.save()
         product.refresh_from_db(fields=["version"])
-    publish_on_commit([ProductChange(product.pk, product.version)])
+    wake_on_commit()
     return product
 
 
@@ -55,7 +55,7 @@ def add_products(products: list[Product]) -> list[Product]:
             discounts[product.category_id] if product.category_id is not None else None
         )
     created = Product.objects.bulk_create(products)
-    publish_on_commit(ProductChange(product.pk, product.version) for product in created)
+    wake_on_commit()
     return created
 
 
@@ -91,12 +91,12 @@ def _copy_category_discount(category: Category) -> None:
     # The category's row lock keeps products from joining or leaving it until
     # commit (save_product takes the same lock), so this is what was updated.
     repriced = products.filter(discount_percent__isnull=True).values_list("id", "version")
-    publish_on_commit(ProductChange(id, version) for id, version in repriced.iterator())
+    wake_on_commit()
 
 
 @transaction.atomic
 def delete_product(product: Product) -> None:
-    publish_on_commit([ProductChange(product.pk, None)])
+    wake_on_commit()
     product.delete()
 
 
@@ -105,7 +105,7 @@ def delete_products(products: QuerySet[Product]) -> None:
     """Deletes many at once (the admin's bulk action)."""
     ids = list(products.select_for_update().values_list("id", flat=True))
     Product.objects.filter(pk__in=ids).delete()
-    publish_on_commit(ProductChange(id, None) for id in ids)
+    wake_on_commit()
 
 
 # The services below are what the GraphQL mutations call: each validates

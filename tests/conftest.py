@@ -9,25 +9,22 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
-import redis
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.utils import timezone
 
-from api.broadcast import broadcast
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Product
 from tests.rates_server import RatesServer
 
 ROOT = Path(__file__).resolve().parent.parent
-# The Redis every test that needs one talks to; each test session keeps to
-# channels of its own (BROADCAST_PREFIX), so concurrent runs do not mix.
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# How often the servers the tests start read the change log besides their
+# wake-ups: the test process's own writes on SQLite wake no server.
+TEST_POLL_INTERVAL = "0.1"
 
 # Whether this is the PostgreSQL pass of the test command. Tests that use
 # nothing of the suite's database run in its SQLite pass alone, which every
@@ -170,6 +167,7 @@ def running_uvicorn(
     port = free_port()
     env = {
         **os.environ,
+        "CHANGE_LOG_POLL_INTERVAL": TEST_POLL_INTERVAL,
         **(settings or {}),
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "api.settings",
@@ -215,37 +213,3 @@ def rates_server(settings: Any) -> Iterator[RatesServer]:
         settings.EXCHANGE_RATES_URL = server.url
         settings.EXCHANGE_RATES_TIMEOUT = 0.5
         yield server
-
-
-@pytest.fixture(scope="session")
-def broadcast_prefix() -> str:
-    return f"conveyor-test-{uuid4().hex}"
-
-
-@pytest.fixture(scope="session")
-def redis_uvicorn(test_database_url: str, broadcast_prefix: str) -> Iterator[str]:
-    """uvicorn receiving change events through the real Redis, for the session."""
-    redis = {"REDIS_URL": REDIS_URL, "BROADCAST_PREFIX": broadcast_prefix}
-    with running_uvicorn(test_database_url, settings=redis) as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def redis_broadcast(settings: Any, broadcast_prefix: str) -> Iterator[None]:
-    """This process publishes its change events where ``redis_uvicorn`` listens."""
-    settings.REDIS_URL = REDIS_URL
-    settings.BROADCAST_PREFIX = broadcast_prefix
-    broadcast.cache_clear()
-    yield
-    broadcast.cache_clear()
-
-
-def kill_redis_listeners() -> int:
-    """Closes, from Redis's side, this test session's listening connections."""
-    from products.events import channel
-
-    client = redis.Redis.from_url(REDIS_URL)
-    listeners = [c["id"] for c in client.client_list() if c["name"] == f"{channel()}:listener"]
-    for id in listeners:
-        client.client_kill_filter(_id=id)
-    return len(listeners)

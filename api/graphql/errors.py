@@ -30,3 +30,9 @@ class LiveUnavailable(ClientError):
 
 class Forbidden(ClientError):
     code = "FORBIDDEN"
+
+
+class ResumeExpired(ClientError):
+    """The changes since the token have been pruned: subscribe afresh."""
+
+    code = "RESUME_EXPIRED"

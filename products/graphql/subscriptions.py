@@ -6,29 +6,33 @@ a batch at a time, so a client that reads slowly slows the reading. The LIVE
 phase then sends what products.live hands its feed.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from dataclasses import replace
 from enum import Enum
 from itertools import count
 from typing import ClassVar, cast
 
 import strawberry
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from strawberry.types import Info
 
-from api.graphql.errors import ClientError, LiveUnavailable
+from api.graphql.errors import ClientError, LiveUnavailable, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
 from api.graphql.selections import optimize_for_subfield
 from api.paging.keyset import Keyset
-from api.paging.windows import Batch, read_batches
+from api.paging.readers import readers
+from api.paging.windows import read_batches
 from api.websocket.consumer import TRY_AGAIN_LATER, connection_closer
 from api.websocket.log import count_sent
 from api.websocket.turns import turns
-from products import models
+from products import changes, models, resume
 from products.graphql.inputs import ProductFilter, ProductOrder, criteria_of, keyset_of
 from products.graphql.types import Product
 from products.live import FELL_BEHIND, Feed, LiveUpdatesLost, live_products
-from products.selectors import filter_products
+from products.resume import StreamPosition
+from products.selectors import ProductCriteria, filter_products
 
 
 @strawberry.enum
@@ -53,10 +57,13 @@ class ProductBatch(PartlyShared):
     snapshot_complete: bool = strawberry.field(
         description="True on the last SNAPSHOT batch and on every LIVE batch."
     )
+    resume_token: str = strawberry.field(
+        description="Pass as `resume` to go on from just after this batch."
+    )
 
     # A LIVE batch's products are shared by every subscriber sent them
     # (products.live): so is all of the batch but its place in each stream.
-    own_fields: ClassVar[frozenset[str]] = frozenset({"sequence"})
+    own_fields: ClassVar[frozenset[str]] = frozenset({"sequence", "resume_token"})
 
     def sharing(self) -> tuple[SharedList, Hashable] | None:
         if not isinstance(self.products, SharedList):
@@ -70,7 +77,9 @@ class Subscription:
     @strawberry.subscription(
         description="Every product matching `filter`, in `orderBy` order, after `after`, "
         "in batches of `batchSize`; with `live`, then every change committed since the "
-        "subscription started."
+        "subscription started. `resume`: a batch's `resumeToken`, to go on from just "
+        "after that batch (with the same `filter` and `orderBy`, and neither `after` "
+        "nor `live`)."
     )
     async def product_stream(
         self,
@@ -80,33 +89,57 @@ class Subscription:
         after: str | None = None,
         batch_size: int = 100,
         live: bool = False,
+        resume: str | None = None,
     ) -> AsyncGenerator[ProductBatch, None]:
         limit = settings.STREAM_MAX_BATCH_SIZE
         if not 1 <= batch_size <= limit:
             raise ClientError(f"`batchSize` must be between 1 and {limit} (got {batch_size}).")
         criteria = criteria_of(filter)
         keyset = keyset_of(order_by)
-        position = keyset.decode(after) if after is not None else None
-        products = optimize_for_subfield(filter_products(criteria), info, "products")
-        windows = read_batches(products, keyset, after=position, batch_size=batch_size)
-        sequence = count(1)
-        snapshot = snapshot_batches(windows, keyset, sequence)
-
-        if not live:
-            async for batch in released(snapshot):
+        if resume is None:
+            start = StreamPosition(after, snapshot_complete=False, live=live, frontier=None)
+        else:
+            start = await resumed(info, resume, keyset, criteria)
+        stream = Stream(info, criteria, keyset, batch_size)
+        if not start.live:
+            async for batch in released(stream.snapshot(start)):
                 yield batch
             return
-        # Listening starts before the snapshot's first read: a change committed
-        # while the snapshot is read is sent after it.
         # A subscriber that falls too far behind has its connection closed with
         # "try again later": it is stuck sending, so its stream cannot end itself.
         on_overrun = connection_closer(info.context, TRY_AGAIN_LATER, FELL_BEHIND)
         try:
-            async with live_products.feed(criteria, on_overrun) as feed:
-                async for batch in released(snapshot, live_batches(feed, batch_size, sequence)):
+            # Listening starts before the snapshot's first read: a change committed
+            # while the snapshot is read is sent after it.
+            async with live_products.feed(criteria, start.frontier, on_overrun) as feed:
+                start = replace(start, frontier=feed.frontier)
+                phases = [stream.live(feed)]
+                if not start.snapshot_complete:
+                    phases.insert(0, stream.snapshot(start))
+                async for batch in released(*phases):
                     yield batch
-        except LiveUpdatesLost as error:  # listening failed to start, or stopped
+        except LiveUpdatesLost as error:
             raise LiveUnavailable(str(error)) from None
+
+
+async def resumed(
+    info: Info, token: str, keyset: Keyset, criteria: ProductCriteria
+) -> StreamPosition:
+    """Where the stream of ``token`` stands, if it may go on."""
+    given = {argument.name.value for argument in info._raw_info.field_nodes[0].arguments}
+    if given & {"after", "live"}:
+        raise ClientError("`after` and `live` come from the `resume` token: give neither with it.")
+    start = resume.decode(token, keyset, criteria)
+    if start.frontier is not None:
+        async with readers.borrow(urgent=True):
+            horizon = await sync_to_async(changes.pruned_through)()
+        if start.frontier.position < horizon:
+            raise ResumeExpired(
+                "The changes since this resume token are no longer kept "
+                f"(CHANGE_LOG_RETENTION: {settings.CHANGE_LOG_RETENTION} s); "
+                "subscribe afresh, without `resume`."
+            )
+    return start
 
 
 async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[ProductBatch]:
@@ -130,31 +163,55 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
             batch.products = []
 
 
-async def snapshot_batches(
-    windows: AsyncIterator[Batch], keyset: Keyset, sequence: Iterator[int]
-) -> AsyncIterator[ProductBatch]:
-    async for window in windows:
-        yield ProductBatch(
-            phase=StreamPhase.SNAPSHOT,
-            sequence=next(sequence),
-            products=window.rows,
-            removed_ids=[],
-            cursor=keyset.cursor_for(window.rows[-1]) if window.rows else None,
-            snapshot_complete=window.last,
-        )
+class Stream:
+    """The batches of one subscription, each with its resume token."""
 
+    def __init__(
+        self, info: Info, criteria: ProductCriteria, keyset: Keyset, batch_size: int
+    ) -> None:
+        self._info = info
+        self._criteria = criteria
+        self._keyset = keyset
+        self._batch_size = batch_size
+        self._sequence = count(1)
 
-async def live_batches(
-    feed: Feed, batch_size: int, sequence: Iterator[int]
-) -> AsyncIterator[ProductBatch]:
-    async for changes in feed.changes(batch_size):
-        yield ProductBatch(
-            phase=StreamPhase.LIVE,
-            sequence=next(sequence),
-            products=cast(list[Product], changes.products),
-            removed_ids=[
-                strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
-            ],
-            cursor=None,
-            snapshot_complete=True,
-        )
+    def _token(self, position: StreamPosition) -> str:
+        return resume.encode(position, self._keyset, self._criteria)
+
+    async def snapshot(self, start: StreamPosition) -> AsyncIterator[ProductBatch]:
+        keyset = self._keyset
+        products = optimize_for_subfield(filter_products(self._criteria), self._info, "products")
+        after = keyset.decode(start.after) if start.after is not None else None
+        windows = read_batches(products, keyset, after=after, batch_size=self._batch_size)
+        cursor = start.after
+        async for window in windows:
+            if window.rows:
+                cursor = keyset.cursor_for(window.rows[-1])
+            yield ProductBatch(
+                phase=StreamPhase.SNAPSHOT,
+                sequence=next(self._sequence),
+                products=window.rows,
+                removed_ids=[],
+                cursor=cursor if window.rows else None,
+                snapshot_complete=window.last,
+                resume_token=self._token(
+                    replace(start, after=cursor, snapshot_complete=window.last)
+                ),
+            )
+
+    async def live(self, feed: Feed) -> AsyncIterator[ProductBatch]:
+        async for changes in feed.changes(self._batch_size):
+            told = StreamPosition(
+                None, snapshot_complete=True, live=True, frontier=changes.frontier
+            )
+            yield ProductBatch(
+                phase=StreamPhase.LIVE,
+                sequence=next(self._sequence),
+                products=cast(list[Product], changes.products),
+                removed_ids=[
+                    strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
+                ],
+                cursor=None,
+                snapshot_complete=True,
+                resume_token=self._token(told),
+            )

@@ -1,4 +1,4 @@
-"""Fixtures of the fault tests: private PostgreSQL and Redis servers, which a
+"""Fixtures of the fault tests: a private PostgreSQL server, which a
 test may stop and start again, and uvicorn servers of the project on them."""
 
 from collections.abc import Callable, Iterator
@@ -10,10 +10,8 @@ import pytest
 from tests.conftest import SUITE_ON_POSTGRESQL, running_uvicorn
 from tests.faults.services import (
     PostgresCluster,
-    RedisServer,
     missing_binaries,
     postgres_cluster,
-    redis_server,
 )
 
 # Enough rows that a stream of them outlasts the socket buffers.
@@ -51,14 +49,6 @@ def postgres(private_postgres: PostgresCluster) -> Iterator[PostgresCluster]:
     yield private_postgres
     if not private_postgres.is_running():
         private_postgres.start()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    """A private Redis for one test."""
-    skip_unless_runnable()
-    with redis_server() as server:
-        yield server
 
 
 @pytest.fixture

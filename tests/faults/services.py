@@ -1,24 +1,21 @@
-"""Private PostgreSQL and Redis servers for the fault tests.
+"""Private PostgreSQL servers for the fault tests.
 
 Each lives in a temporary directory of its own and listens on a free
 loopback port, so a test can stop it and start it again on the same port and
 data without disturbing any server someone else relies on.
 """
 
-import contextlib
 import glob
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import redis
 
 from tests.conftest import ROOT, free_port
 
@@ -45,8 +42,6 @@ def missing_binaries() -> str | None:
     """Why the private servers cannot be started, or None when they can."""
     if postgres_bindir() is None:
         return "PostgreSQL's initdb and pg_ctl were not found (pg_config --bindir)"
-    if shutil.which("redis-server") is None:
-        return "redis-server was not found on the PATH"
     return None
 
 
@@ -122,45 +117,6 @@ class PostgresCluster:
         return int(row[0])
 
 
-class RedisServer:
-    """A ``redis-server`` that keeps nothing on disk."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.url = f"redis://{HOST}:{self.port}/0"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Starts it and returns once it answers PING."""
-        command = [
-            "redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
-            "--appendonly", "no", "--dir", str(self.directory),
-        ]  # fmt: skip
-        log = (self.directory / "redis.log").open("ab")
-        with log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(redis.ConnectionError):
-                if client.ping():
-                    return
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start; see {self.directory}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stops it (SIGTERM): its clients' connections are closed."""
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
-            self._process = None
-
-    def is_running(self) -> bool:
-        return self._process is not None
-
-
 @contextmanager
 def temporary_directory(prefix: str, owner: str | None = None) -> Iterator[Path]:
     """A fresh directory, given to ``owner`` if named; removed on the way out."""
@@ -194,17 +150,6 @@ def postgres_cluster(products: int) -> Iterator[PostgresCluster]:
         finally:
             if cluster.is_running():
                 cluster.stop()
-
-
-@contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    with temporary_directory("conveyor-redis-") as directory:
-        server = RedisServer(directory)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 def staff_token(cluster: PostgresCluster) -> str:

@@ -1,0 +1,65 @@
+"""PostgreSQL notifications (``LISTEN``), as wake-ups of this process.
+
+``LISTEN`` belongs to a session: it needs a connection of its own, held for
+as long as the process listens, outside the pool, and it does not survive a
+transaction-pooling proxy such as PgBouncer in transaction mode (the proxy
+hands the session to other clients between transactions). Behind such a
+proxy, ``DATABASE_NOTIFICATIONS_URL`` points this one connection straight at
+PostgreSQL, or at a session-mode pool; without it, it goes where
+``DATABASE_URL`` does.
+
+A notification only says "look now". The connection may break and be
+restored, and notifications sent meanwhile are lost, so each (re)connection
+also counts as one: whoever listens reads what it may have missed.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # seconds between reconnection attempts
+
+
+def connection_params() -> dict[str, Any]:
+    if settings.DATABASE_NOTIFICATIONS_URL:
+        return {"conninfo": settings.DATABASE_NOTIFICATIONS_URL}
+    params: dict[str, Any] = connections["default"].get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return params
+
+
+async def listen(channel: str, notified: Callable[[], None]) -> None:
+    """Calls ``notified`` on every notification on ``channel`` and on every
+    (re)connection, until cancelled; reconnects whenever the connection
+    breaks."""
+    retry = RETRY_FIRST
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                **connection_params(),
+                autocommit=True,
+                # A connection cut without a word (a host gone) is found out
+                # by TCP keepalives within about half a minute.
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                application_name="conveyor-listener",
+            ) as connection:
+                await connection.execute(f"LISTEN {channel}")
+                retry = RETRY_FIRST
+                notified()
+                async for _ in connection.notifies():
+                    notified()
+        except psycopg.Error as error:
+            logger.warning("lost the notifications of %s (%s); reconnecting", channel, error)
+        await asyncio.sleep(retry)
+        retry = min(retry * 2, RETRY_MAX)

@@ -1,0 +1,175 @@
+"""Reading the change log (products.models.ProductChange) in commit order.
+
+The triggers give each change a position from a sequence, taken at insert:
+on PostgreSQL a transaction holding position 10 may commit after one holding
+11, so a reader that only asked for ``position > last`` would, having seen
+11, skip 10 for ever. A ``Frontier`` is therefore the last position read
+*and* the transactions that were still in flight when it was read: the next
+read takes the rows above the position and every row those transactions
+wrote, wherever they sit. A transaction that had not yet started writing at
+that read takes its positions later than every row the read saw, so the
+position alone covers it.
+
+SQLite has one writer at a time, which takes its positions and commits
+before the next one begins: there, the position alone is exact.
+
+These functions query the database synchronously: callers run them on a
+reader thread (api.paging.readers).
+"""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from products.models import ChangeLogHorizon, ProductChange
+
+# Log rows read at most by one query; more are read by the next.
+ROWS_PER_READ = 10_000
+
+LOG = ProductChange._meta.db_table
+HORIZON = ChangeLogHorizon._meta.db_table
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Where a reader of the log stands: everything up to ``position`` has
+    been read, except what the transactions ``in_flight`` write."""
+
+    position: int
+    in_flight: tuple[int, ...] = ()
+
+    def follows(self, change: "Change") -> bool:
+        """Whether ``change`` is news to a reader standing here."""
+        return change.position > self.position or change.transaction in self.in_flight
+
+
+@dataclass(frozen=True)
+class Change:
+    position: int
+    transaction: int
+    product_id: int
+
+
+@dataclass(frozen=True)
+class LogRead:
+    changes: list[Change]
+    # Where a reader stands after this read, if it stood at or behind it.
+    reached: Frontier
+    # More rows may follow at once (the read reached its limit).
+    full: bool = field(default=False)
+
+    def advance(self, frontier: Frontier) -> Frontier:
+        """Where a reader that stood at ``frontier`` stands after this read.
+        A full read stopped short of a frontier ahead of it: that one stays."""
+        if self.full and frontier.position > self.reached.position:
+            return frontier
+        return self.reached
+
+
+def _snapshot_sql() -> str:
+    """The transactions in flight for the statement's own snapshot."""
+    return "(SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) x)"
+
+
+def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> LogRead:
+    """The changes news to at least one of ``frontiers``, oldest first."""
+    frontiers = list(frontiers)
+    since = min(frontier.position for frontier in frontiers)
+    in_flight = sorted({xid for frontier in frontiers for xid in frontier.in_flight})
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement: the rows and the transactions in flight belong
+            # to the same snapshot.
+            cursor.execute(
+                f"SELECT position, transaction_id, product_id, {_snapshot_sql()}"
+                f" FROM {LOG} WHERE position > %s OR transaction_id = ANY(%s)"
+                " ORDER BY position LIMIT %s",
+                [since, in_flight, limit],
+            )
+            rows = cursor.fetchall()
+            if rows:
+                still_in_flight = rows[0][3]
+            else:
+                cursor.execute(f"SELECT {_snapshot_sql()}")
+                still_in_flight = cursor.fetchone()[0]
+        else:
+            cursor.execute(
+                f"SELECT position, transaction_id, product_id FROM {LOG}"
+                " WHERE position > %s ORDER BY position LIMIT %s",
+                [since, limit],
+            )
+            rows = cursor.fetchall()
+            still_in_flight = ()
+    changes = [Change(row[0], row[1], row[2]) for row in rows]
+    full = len(changes) == limit
+    reached = changes[-1].position if changes else since
+    if not full:
+        # Everything committed has been read, for every frontier asked.
+        reached = max([reached, *(frontier.position for frontier in frontiers)])
+    return LogRead(changes, Frontier(reached, tuple(sorted(still_in_flight or ()))), full)
+
+
+def current_frontier() -> Frontier:
+    """Where a reader starting now stands: past everything committed."""
+    with connection.cursor() as cursor:
+        in_flight = f", {_snapshot_sql()}" if connection.vendor == "postgresql" else ""
+        # A pruned log may be empty: the horizon is where it stood.
+        cursor.execute(
+            f"SELECT MAX(position), (SELECT MAX(pruned_through) FROM {HORIZON}){in_flight}"
+            f" FROM {LOG}"
+        )
+        row = cursor.fetchone()
+    position = max(row[0] or 0, row[1] or 0)
+    return Frontier(position, tuple(sorted(row[2] or ())) if in_flight else ())
+
+
+def pruned_through() -> int:
+    """The last position pruned: a frontier behind it has lost changes."""
+    horizon = ChangeLogHorizon.objects.filter(pk=1).values_list("pruned_through", flat=True)
+    return horizon.first() or 0
+
+
+def changed_ids(changes: Sequence[Change], frontier: Frontier) -> list[int]:
+    """The products ``changes`` name that are news at ``frontier``, each once,
+    in the order of its first change."""
+    return list(dict.fromkeys(c.product_id for c in changes if frontier.follows(c)))
+
+
+class Wakeups:
+    """Wakes this process's tailer from any thread: after a write of this
+    process commits, and when PostgreSQL notifies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def wake(self) -> None:
+        with self._lock:
+            events = list(self._events)
+        for loop, event in events:
+            loop.call_soon_threadsafe(event.set)
+
+    @asynccontextmanager
+    async def watch(self) -> AsyncIterator[asyncio.Event]:
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._events.add(entry)
+        try:
+            yield entry[1]
+        finally:
+            with self._lock:
+                self._events.discard(entry)
+
+
+wakeups = Wakeups()
+
+
+def wake_on_commit() -> None:
+    """Wakes this process's tailer once the current transaction commits.
+    On PostgreSQL the log's own notification does, for every process."""
+    if connection.vendor != "postgresql":
+        transaction.on_commit(wakeups.wake)

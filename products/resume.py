@@ -1,0 +1,90 @@
+"""Resume tokens: what a ``productStream`` subscriber has been told, signed
+like a cursor, so that ``productStream(resume:)`` goes on from there.
+
+A token holds the snapshot's position (the cursor of the last row sent, or
+that the snapshot is complete), whether the stream is live, and for a live
+stream the frontier in the change log (products.changes) before which every
+change has been told. It is bound to the stream's filter and ordering: a
+token of one stream does not resume another.
+"""
+
+import hashlib
+from decimal import Decimal
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.core import signing
+
+from api.graphql.errors import InvalidCursor
+from api.paging.keyset import Keyset
+from products.changes import Frontier
+from products.selectors import DecimalRange, ProductCriteria
+
+VERSION = 1
+_signer = signing.Signer(salt="conveyor.resume")
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    after: str | None  # the cursor of the last snapshot row sent
+    snapshot_complete: bool
+    live: bool
+    frontier: Frontier | None  # live streams: where in the log the client stands
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, DecimalRange):
+        return [_canonical(value.gte), _canonical(value.lte)]
+    if isinstance(value, frozenset | set | list | tuple):
+        return sorted(value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")  # 10 and 10.00 alike
+    raise TypeError(f"no canonical form for {value!r}")
+
+
+def fingerprint(criteria: ProductCriteria) -> str:
+    """The same for equal criteria, in every process."""
+    canonical = [_canonical(getattr(criteria, field.name)) for field in fields(criteria)]
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]
+
+
+def encode(position: StreamPosition, keyset: Keyset, criteria: ProductCriteria) -> str:
+    frontier = position.frontier
+    return _signer.sign_object(
+        [
+            VERSION,
+            keyset.name,
+            fingerprint(criteria),
+            position.after,
+            position.snapshot_complete,
+            position.live,
+            None if frontier is None else [frontier.position, list(frontier.in_flight)],
+        ],
+        compress=True,
+    )
+
+
+def decode(token: str, keyset: Keyset, criteria: ProductCriteria) -> StreamPosition:
+    """The position in ``token``, checked to belong to this stream."""
+    try:
+        payload: Any = _signer.unsign_object(token)
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        raise InvalidCursor(
+            "Invalid resume token: it is malformed or was altered; use a resumeToken as it is."
+        ) from None
+    if not (isinstance(payload, list) and len(payload) == 7 and payload[0] == VERSION):
+        raise InvalidCursor("Invalid resume token: it was made by another version of this API.")
+    _, ordering, made_for, after, complete, live, frontier = payload
+    if ordering != keyset.name or made_for != fingerprint(criteria):
+        raise InvalidCursor(
+            "This resume token was made for another filter or orderBy; "
+            "resume with the filter and orderBy of the stream it came from."
+        )
+    return StreamPosition(
+        after=after,
+        snapshot_complete=complete,
+        live=live,
+        frontier=None if frontier is None else Frontier(frontier[0], tuple(frontier[1])),
+    )

@@ -1,0 +1,68 @@
+"""Resume tokens: what they carry, and the ones refused."""
+
+from decimal import Decimal
+
+import pytest
+from django.core import signing
+
+from api.graphql.errors import InvalidCursor
+from products import resume
+from products.changes import Frontier
+from products.graphql.inputs import ProductOrder
+from products.resume import StreamPosition
+from products.selectors import DecimalRange, ProductCriteria, ProductOrderField
+
+KEYSET = ProductOrder().to_keyset()
+CRITERIA = ProductCriteria(
+    search="lamp", category_ids=frozenset({3, 1, 2}), price=DecimalRange(lte=Decimal("10.00"))
+)
+POSITION = StreamPosition(
+    after="a cursor", snapshot_complete=False, live=True, frontier=Frontier(42, (7, 9))
+)
+
+
+def test_a_token_gives_back_what_it_was_made_of():
+    token = resume.encode(POSITION, KEYSET, CRITERIA)
+    assert resume.decode(token, KEYSET, CRITERIA) == POSITION
+
+
+def test_equal_criteria_are_the_same_stream_however_their_sets_are_ordered():
+    same = ProductCriteria(
+        search="lamp", category_ids=frozenset({2, 3, 1}), price=DecimalRange(lte=Decimal("10"))
+    )
+    token = resume.encode(POSITION, KEYSET, CRITERIA)
+    assert resume.decode(token, KEYSET, same) == POSITION
+
+
+@pytest.mark.parametrize(
+    "criteria, order",
+    [
+        (ProductCriteria(search="lamps"), ProductOrder()),
+        (ProductCriteria(), ProductOrder()),
+        (CRITERIA, ProductOrder(field=ProductOrderField.PRICE)),
+    ],
+)
+def test_a_token_of_another_filter_or_ordering_is_refused(criteria, order):
+    token = resume.encode(POSITION, KEYSET, CRITERIA)
+    with pytest.raises(InvalidCursor, match="another filter or orderBy"):
+        resume.decode(token, order.to_keyset(), criteria)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a:b:c"])
+def test_a_malformed_token_is_refused(token):
+    with pytest.raises(InvalidCursor, match="malformed or was altered"):
+        resume.decode(token, KEYSET, CRITERIA)
+
+
+def test_a_tampered_token_is_refused():
+    token = resume.encode(POSITION, KEYSET, CRITERIA)
+    for index in range(len(token)):
+        flipped = token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
+        with pytest.raises(InvalidCursor):
+            resume.decode(flipped, KEYSET, CRITERIA)
+
+
+def test_a_token_of_another_version_is_refused():
+    token = signing.Signer(salt="conveyor.resume").sign_object([0, "x"])
+    with pytest.raises(InvalidCursor, match="another version"):
+        resume.decode(token, KEYSET, CRITERIA)

@@ -1,6 +1,6 @@
 """products.live in process: one read per group of changes for all feeds,
-coalescing, filters decided like the database decides them, and a lost
-broadcast connection ending the feeds."""
+coalescing, filters decided like the database decides them, and the resume
+frontiers of what a feed hands out."""
 
 import asyncio
 import contextlib
@@ -16,11 +16,12 @@ from strawberry.types import ExecutionResult
 from api.graphql.execution import SharedList
 from api.schema import schema
 from products import services
+from products.changes import Change, Frontier, LogRead
 from products.factories import ProductFactory
 from products.live import Feed, LiveProducts, LiveUpdatesLost
 from products.models import Product
 from products.selectors import DecimalRange, ProductCriteria, filter_products
-from tests.conftest import catalog_with_ties, kill_redis_listeners
+from tests.conftest import catalog_with_ties
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,9 +59,12 @@ def test_a_feed_decides_a_filter_as_the_database_does(db):
 
 @sync_to_async
 def save(product_id: int, times: int = 1) -> None:
+    """Changes the product's stock ``times`` in one transaction."""
     with transaction.atomic():
         for _ in range(times):
-            services.save_product(Product.objects.get(pk=product_id))
+            product = Product.objects.get(pk=product_id)
+            product.stock += 1
+            services.save_product(product)
 
 
 async def test_a_change_is_read_once_for_every_feed(queries):
@@ -106,14 +110,6 @@ async def test_changes_outside_the_filter_are_removals():
 
     assert [p.pk for p in changes.products] == [cheap.pk]
     assert changes.removed_ids == [dear.pk]
-
-
-async def test_a_lost_redis_subscription_ends_every_feed(redis_broadcast):
-    live = LiveProducts()
-    async with live.feed(ProductCriteria()) as feed:
-        assert kill_redis_listeners() == 1
-        with pytest.raises(LiveUpdatesLost):
-            await anext(feed.changes(10))
 
 
 async def test_a_view_that_only_deletion_shrinks_hears_nothing_of_other_products():
@@ -180,18 +176,26 @@ async def test_a_quiet_live_stream_holds_no_rows():
 
 def overrun_feed(overruns: list[str]) -> Feed:
     """A feed of every product that notes when it is overrun."""
-    return Feed(ProductCriteria(), SharedList, lambda: overruns.append("overrun"))
+    return Feed(ProductCriteria(), Frontier(0), SharedList, lambda: overruns.append("overrun"))
+
+
+def changed(feed: Feed, ids: list[int], rows: dict[int, Product] | None = None) -> None:
+    """Offers ``feed`` a read of the log in which ``ids`` changed, one after
+    another, and ``rows`` as the products are now (missing: deleted)."""
+    start = feed.frontier.position
+    log = [Change(start + n, 0, id) for n, id in enumerate(ids, 1)]
+    feed.offer(LogRead(log, Frontier(start + len(ids))), rows or {})
 
 
 async def test_a_feed_with_too_many_changes_waiting_is_overrun(settings):
     settings.LIVE_MAX_PENDING = 100
     overruns: list[str] = []
     feed = overrun_feed(overruns)
-    feed.offer(list(range(1, 101)), {})  # deleted products: removals
+    changed(feed, list(range(1, 101)))  # deleted products: removals
     assert (feed.waiting, overruns) == (100, [])
-    feed.offer([101], {})
+    changed(feed, [101])
     assert (feed.waiting, overruns) == (0, ["overrun"])
-    feed.offer([102], {})  # takes no more, and tells once
+    changed(feed, [102])  # takes no more, and tells once
     assert (feed.waiting, overruns) == (0, ["overrun"])
     with pytest.raises(LiveUpdatesLost, match="Fell too far behind"):
         await anext(feed.changes(10))
@@ -202,12 +206,12 @@ async def test_a_feed_whose_subscriber_is_stuck_sending_is_overrun(settings):
     overruns: list[str] = []
     feed = overrun_feed(overruns)
     changes = feed.changes(10)
-    feed.offer([1], {})
+    changed(feed, [1])
     await anext(changes)  # the subscriber takes a batch and is away sending it
-    feed.offer([2], {})
+    changed(feed, [2])
     assert (feed.waiting, overruns) == (1, [])
     await asyncio.sleep(0.3)
-    feed.offer([3], {})
+    changed(feed, [3])
     assert (feed.waiting, overruns) == (0, ["overrun"])
     with pytest.raises(LiveUpdatesLost):
         await anext(changes)
@@ -218,11 +222,36 @@ async def test_a_subscriber_that_waits_or_sends_its_snapshot_is_not_stuck(settin
     overruns: list[str] = []
     feed = overrun_feed(overruns)
     await asyncio.sleep(0.2)  # the snapshot is being sent: the feed is not read yet
-    feed.offer([1], {})
+    changed(feed, [1])
     changes = feed.changes(10)
     assert (await anext(changes)).removed_ids == [1]
     waiting = asyncio.ensure_future(anext(changes))  # back for more, and waits
     await asyncio.sleep(0.2)
-    feed.offer([2], {})
+    changed(feed, [2])
     assert (await waiting).removed_ids == [2]
     assert overruns == []
+
+
+async def test_a_batch_tells_where_the_subscriber_stands_in_the_log():
+    feed = Feed(ProductCriteria(), Frontier(10), SharedList)
+    changes = feed.changes(2)
+    changed(feed, [1, 2, 3])  # positions 11, 12, 13
+    changed(feed, [4, 1])  # 14, 15: 1 changed again, and waits where it was
+    first = await anext(changes)
+    assert first.removed_ids == [1, 2]
+    # 3 is still to be told: its change came after the read that ended at 10.
+    assert first.frontier == Frontier(10)
+    second = await anext(changes)
+    assert second.removed_ids == [3, 4]
+    assert second.frontier == Frontier(15)
+
+
+def test_a_feed_takes_only_what_is_news_to_it():
+    feed = Feed(ProductCriteria(), Frontier(12, in_flight=(99,)), SharedList)
+    read = LogRead(
+        [Change(11, 1, 1), Change(12, 2, 2), Change(8, 99, 3), Change(13, 3, 4)],
+        Frontier(13, in_flight=(100,)),
+    )
+    feed.offer(read, {})
+    assert list(feed._pending) == [3, 4]
+    assert feed.frontier == Frontier(13, in_flight=(100,))

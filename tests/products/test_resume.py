@@ -35,7 +35,7 @@ def test_equal_criteria_are_the_same_stream_however_their_sets_are_ordered():
 
 
 @pytest.mark.parametrize(
-    "criteria, order",
+    ("criteria", "order"),
     [
         (ProductCriteria(search="lamps"), ProductOrder()),
         (ProductCriteria(), ProductOrder()),

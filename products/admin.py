@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from products import services
@@ -49,6 +48,3 @@ class ProductAdmin(admin.ModelAdmin[Product]):
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         services.delete_product(obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        services.delete_products(queryset)

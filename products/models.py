@@ -61,7 +61,9 @@ class Category(models.Model):
 class Product(models.Model):
     sku = models.CharField(max_length=64, unique=True, validators=TEXT_VALIDATORS)
     name = models.CharField(max_length=200, validators=TEXT_VALIDATORS)
-    description = models.TextField(blank=True, default="", validators=TEXT_VALIDATORS)
+    description = models.TextField(
+        blank=True, default="", db_default="", validators=TEXT_VALIDATORS
+    )
     # PROTECT: deleting a category would silently change the price of every
     # product inheriting its discount; move its products first.
     category = models.ForeignKey(
@@ -79,7 +81,8 @@ class Product(models.Model):
     )
     # The category's discount copied onto the row, so that the effective discount
     # and the discounted price can be generated columns (indexed, ordered and
-    # filtered in SQL). Kept in step by products.services.
+    # filtered in SQL). Kept in step by the database's triggers (migration 0004),
+    # whatever a writer sets.
     category_discount_percent = optional_percent(editable=False)
     effective_discount_percent = models.GeneratedField(
         expression=pricing.effective_discount_sql(),
@@ -91,10 +94,15 @@ class Product(models.Model):
         output_field=models.DecimalField(max_digits=12, decimal_places=2),
         db_persist=True,
     )
-    stock = models.PositiveIntegerField(default=0)
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The db_defaults (here and on description) let an INSERT from another
+    # program leave these columns out.
+    stock = models.PositiveIntegerField(default=0, db_default=0)
+    # Owned by the database's triggers, like updated_at: 1 on insert, one more
+    # at each change of what the product shows, whatever a writer sets
+    # (migration 0004, which says where SQLite differs).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         # Every public ordering ends with the primary key, so each gets a
@@ -121,9 +129,14 @@ class Product(models.Model):
         return f"{self.sku} {self.name}"
 
 
+# On PostgreSQL the triggers also NOTIFY this channel, with an empty payload,
+# at the commit of every transaction that logged changes.
+CHANGES_CHANNEL = "products_changes"
+
+
 class ProductChange(models.Model):
     """One committed change of a product, written by the database's triggers
-    (migration 0003) in the same transaction as the change, whoever the
+    (migration 0004) in the same transaction as the change, whoever the
     writer. Live streams tail this log (products.changes)."""
 
     class Kind(models.TextChoices):

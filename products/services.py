@@ -1,6 +1,8 @@
-"""Writes to the catalog. Every write of a product goes through here, so that the
-copied category discount and the product's ``version`` stay right, and so that
-each committed change is published to live subscribers (products.events)."""
+"""Writes to the catalog. The database keeps a product's copied category
+discount, its version and updated_at, and logs each change (migration 0004),
+whoever writes; these functions validate, write, and read back what the
+database decided. On SQLite, whose triggers cannot notify, they wake this
+process's live streams once they commit (products.changes)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,33 +12,27 @@ from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, PositiveIntegerField, QuerySet, When
-from django.utils import timezone
 from django.utils.text import slugify
 
 from products.changes import wake_on_commit
 from products.models import Category, Product
 
+# What the database sets on a product row, whatever the write said.
+DATABASE_OWNED = [
+    "version",
+    "updated_at",
+    "category_discount_percent",
+    "effective_discount_percent",
+    "discounted_price",
+]
+
 
 @transaction.atomic
 def save_product(product: Product) -> Product:
-    """Insert or update a product, raising its version when it existed."""
-    # The discount is read from the row, locked, not from the in-memory category:
-    # that may be stale, and a concurrent save_category (which holds the same
-    # lock) would otherwise be overwritten with the old value once it commits.
-    product.category_discount_percent = (
-        Category.objects.select_for_update()
-        .values_list("discount_percent", flat=True)
-        .get(pk=product.category_id)
-        if product.category_id is not None
-        else None
-    )
-    if product._state.adding:
-        product.save()
-    else:
-        product.version = F("version") + 1
-        product.save()
-        product.refresh_from_db(fields=["version"])
+    """Insert or update a product, with the values the database gave it."""
+    product.save()
+    # In the same transaction: the row is still this write's.
+    product.refresh_from_db(fields=DATABASE_OWNED)
     wake_on_commit()
     return product
 
@@ -44,73 +40,31 @@ def save_product(product: Product) -> Product:
 @transaction.atomic
 def add_products(products: list[Product]) -> list[Product]:
     """Inserts many new products in one statement (seeding, imports)."""
-    category_ids = {product.category_id for product in products} - {None}
-    discounts = dict(
-        Category.objects.select_for_update()
-        .filter(pk__in=category_ids)
-        .values_list("id", "discount_percent")
-    )
-    for product in products:
-        product.category_discount_percent = (
-            discounts[product.category_id] if product.category_id is not None else None
-        )
     created = Product.objects.bulk_create(products)
+    written = Product.objects.only(*DATABASE_OWNED).in_bulk([product.pk for product in created])
+    for product in created:
+        for name in DATABASE_OWNED:
+            setattr(product, name, getattr(written[product.pk], name))
     wake_on_commit()
     return created
 
 
-@transaction.atomic
 def save_category(category: Category) -> Category:
-    """Insert or update a category; a changed discount is copied onto its products."""
-    if category._state.adding:
-        category.save()
-        return category
-    previous = (
-        Category.objects.filter(pk=category.pk)
-        .values_list("discount_percent", flat=True)
-        .select_for_update()
-        .get()
-    )
+    """Insert or update a category; the database reprices the products that
+    inherit a changed discount."""
     category.save()
-    if previous != category.discount_percent:
-        _copy_category_discount(category)
+    wake_on_commit()
     return category
 
 
-def _copy_category_discount(category: Category) -> None:
-    """One UPDATE for all of the category's products. Only those that inherit the
-    discount see their price change, so only they get a new version and an event."""
-    inherits = When(discount_percent__isnull=True, then=F("version") + 1)
-    touched = When(discount_percent__isnull=True, then=timezone.now())
-    products = Product.objects.filter(category=category)
-    products.update(
-        category_discount_percent=category.discount_percent,
-        version=Case(inherits, default=F("version"), output_field=PositiveIntegerField()),
-        updated_at=Case(touched, default=F("updated_at"), output_field=DateTimeField()),
-    )
-    # The category's row lock keeps products from joining or leaving it until
-    # commit (save_product takes the same lock), so this is what was updated.
-    repriced = products.filter(discount_percent__isnull=True).values_list("id", "version")
-    wake_on_commit()
-
-
-@transaction.atomic
 def delete_product(product: Product) -> None:
-    wake_on_commit()
     product.delete()
-
-
-@transaction.atomic
-def delete_products(products: QuerySet[Product]) -> None:
-    """Deletes many at once (the admin's bulk action)."""
-    ids = list(products.select_for_update().values_list("id", flat=True))
-    Product.objects.filter(pk__in=ids).delete()
     wake_on_commit()
 
 
 # The services below are what the GraphQL mutations call: each validates
 # with Django (full_clean: field validators and constraints), raises a
-# ValidationError whose codes the API shows, and writes through the three
+# ValidationError whose codes the API shows, and writes through the
 # functions above in one transaction.
 
 SLUG_ATTEMPTS = 3

@@ -4,11 +4,11 @@ The triggers give each change a position from a sequence, taken at insert:
 on PostgreSQL a transaction holding position 10 may commit after one holding
 11, so a reader that only asked for ``position > last`` would, having seen
 11, skip 10 for ever. A ``Frontier`` is therefore the last position read
-*and* the transactions that were still in flight when it was read: the next
-read takes the rows above the position and every row those transactions
-wrote, wherever they sit. A transaction that had not yet started writing at
-that read takes its positions later than every row the read saw, so the
-position alone covers it.
+*and* the transactions that had not finished when it was read, as the
+read's snapshot names them: those it lists as in flight, and every one from
+its ``xmax`` on (which it does not list: a transaction that took its id
+after the last one to finish). The next read takes the rows above the
+position and every row those transactions wrote, wherever they sit.
 
 SQLite has one writer at a time, which takes its positions and commits
 before the next one begins: there, the position alone is exact.
@@ -29,6 +29,8 @@ from products.models import ChangeLogHorizon, ProductChange
 
 # Log rows read at most by one query; more are read by the next.
 ROWS_PER_READ = 10_000
+# Above every transaction id: no transaction is unfinished from there on.
+NO_TRANSACTION = 2**63 - 1
 
 LOG = ProductChange._meta.db_table
 HORIZON = ChangeLogHorizon._meta.db_table
@@ -37,14 +39,20 @@ HORIZON = ChangeLogHorizon._meta.db_table
 @dataclass(frozen=True)
 class Frontier:
     """Where a reader of the log stands: everything up to ``position`` has
-    been read, except what the transactions ``in_flight`` write."""
+    been read, except what the transactions ``in_flight`` write, and those
+    from ``unfinished_from`` on (None: none, as on SQLite)."""
 
     position: int
     in_flight: tuple[int, ...] = ()
+    unfinished_from: int | None = None
 
     def follows(self, change: "Change") -> bool:
         """Whether ``change`` is news to a reader standing here."""
-        return change.position > self.position or change.transaction in self.in_flight
+        return (
+            change.position > self.position
+            or change.transaction in self.in_flight
+            or (self.unfinished_from is not None and change.transaction >= self.unfinished_from)
+        )
 
 
 @dataclass(frozen=True)
@@ -70,32 +78,36 @@ class LogRead:
         return self.reached
 
 
-def _snapshot_sql() -> str:
-    """The transactions in flight for the statement's own snapshot."""
-    return "(SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) x)"
+# The transactions the statement's own snapshot does not see finished.
+UNFINISHED_SQL = (
+    "(SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) x),"
+    " pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+)
 
 
 def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> LogRead:
     """The changes news to at least one of ``frontiers``, oldest first."""
     frontiers = list(frontiers)
     since = min(frontier.position for frontier in frontiers)
-    in_flight = sorted({xid for frontier in frontiers for xid in frontier.in_flight})
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement: the rows and the transactions in flight belong
+            in_flight = sorted({xid for frontier in frontiers for xid in frontier.in_flight})
+            unfinished = [f.unfinished_from for f in frontiers if f.unfinished_from is not None]
+            # One statement: the rows and the transactions unfinished belong
             # to the same snapshot.
             cursor.execute(
-                f"SELECT position, transaction_id, product_id, {_snapshot_sql()}"
-                f" FROM {LOG} WHERE position > %s OR transaction_id = ANY(%s)"
+                f"SELECT position, transaction_id, product_id, {UNFINISHED_SQL} FROM {LOG}"
+                " WHERE position > %s OR transaction_id = ANY(%s) OR transaction_id >= %s"
                 " ORDER BY position LIMIT %s",
-                [since, in_flight, limit],
+                [since, in_flight, min(unfinished, default=NO_TRANSACTION), limit],
             )
             rows = cursor.fetchall()
             if rows:
-                still_in_flight = rows[0][3]
+                snapshot = rows[0][3:]
             else:
-                cursor.execute(f"SELECT {_snapshot_sql()}")
-                still_in_flight = cursor.fetchone()[0]
+                cursor.execute(f"SELECT {UNFINISHED_SQL}")
+                snapshot = cursor.fetchone()
+            still_in_flight, unfinished_from = tuple(sorted(snapshot[0] or ())), snapshot[1]
         else:
             cursor.execute(
                 f"SELECT position, transaction_id, product_id FROM {LOG}"
@@ -103,28 +115,30 @@ def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> L
                 [since, limit],
             )
             rows = cursor.fetchall()
-            still_in_flight = ()
+            still_in_flight, unfinished_from = (), None
     changes = [Change(row[0], row[1], row[2]) for row in rows]
     full = len(changes) == limit
     reached = changes[-1].position if changes else since
     if not full:
         # Everything committed has been read, for every frontier asked.
         reached = max([reached, *(frontier.position for frontier in frontiers)])
-    return LogRead(changes, Frontier(reached, tuple(sorted(still_in_flight or ()))), full)
+    return LogRead(changes, Frontier(reached, still_in_flight, unfinished_from), full)
 
 
 def current_frontier() -> Frontier:
     """Where a reader starting now stands: past everything committed."""
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        in_flight = f", {_snapshot_sql()}" if connection.vendor == "postgresql" else ""
         # A pruned log may be empty: the horizon is where it stood.
         cursor.execute(
-            f"SELECT MAX(position), (SELECT MAX(pruned_through) FROM {HORIZON}){in_flight}"
-            f" FROM {LOG}"
+            f"SELECT MAX(position), (SELECT MAX(pruned_through) FROM {HORIZON})"
+            f"{', ' + UNFINISHED_SQL if postgresql else ''} FROM {LOG}"
         )
         row = cursor.fetchone()
     position = max(row[0] or 0, row[1] or 0)
-    return Frontier(position, tuple(sorted(row[2] or ())) if in_flight else ())
+    if not postgresql:
+        return Frontier(position)
+    return Frontier(position, tuple(sorted(row[2] or ())), row[3])
 
 
 def pruned_through() -> int:

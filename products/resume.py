@@ -60,7 +60,9 @@ def encode(position: StreamPosition, keyset: Keyset, criteria: ProductCriteria) 
             position.after,
             position.snapshot_complete,
             position.live,
-            None if frontier is None else [frontier.position, list(frontier.in_flight)],
+            None
+            if frontier is None
+            else [frontier.position, list(frontier.in_flight), frontier.unfinished_from],
         ],
         compress=True,
     )
@@ -86,5 +88,7 @@ def decode(token: str, keyset: Keyset, criteria: ProductCriteria) -> StreamPosit
         after=after,
         snapshot_complete=complete,
         live=live,
-        frontier=None if frontier is None else Frontier(frontier[0], tuple(frontier[1])),
+        frontier=None
+        if frontier is None
+        else Frontier(frontier[0], tuple(frontier[1]), frontier[2]),
     )

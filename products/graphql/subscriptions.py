@@ -126,7 +126,8 @@ async def resumed(
     info: Info, token: str, keyset: Keyset, criteria: ProductCriteria
 ) -> StreamPosition:
     """Where the stream of ``token`` stands, if it may go on."""
-    given = {argument.name.value for argument in info._raw_info.field_nodes[0].arguments}
+    arguments = info._raw_info.field_nodes[0].arguments or ()
+    given = {argument.name.value for argument in arguments}
     if given & {"after", "live"}:
         raise ClientError("`after` and `live` come from the `resume` token: give neither with it.")
     start = resume.decode(token, keyset, criteria)

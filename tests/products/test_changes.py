@@ -5,7 +5,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from products.changes import Frontier, current_frontier, read_changes
+from products.changes import Change, Frontier, current_frontier, read_changes
 from products.factories import ProductFactory
 from tests.conftest import SUITE_ON_POSTGRESQL, served_database_url
 
@@ -46,18 +46,22 @@ def test_a_transaction_that_commits_after_a_later_one_is_not_skipped():
 
 
 @on_postgresql
-def test_a_transaction_in_flight_that_rolls_back_is_let_go_of():
+@pytest.mark.parametrize("ends", ["commit", "rollback"])
+def test_the_last_transaction_to_start_is_followed_until_it_ends(ends):
+    """No transaction finishes after it took its id: the snapshot does not
+    list it as in flight, and the frontier still follows it."""
     product = ProductFactory.create()
     start = current_frontier()
     with writer() as first:
         first.execute(REPRICE, [product.pk])
-        frontier = read_changes([start]).reached
         xid = first.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
-        assert xid in frontier.in_flight
-        first.rollback()
-    read = read_changes([frontier])
-    assert read.changes == []
-    assert xid not in read.reached.in_flight
+        read = read_changes([start])
+        assert read.changes == []
+        assert read.reached.follows(Change(0, xid, product.pk))
+        getattr(first, ends)()
+    after = read_changes([read.reached])
+    assert ids(after) == ([product.pk] if ends == "commit" else [])
+    assert not after.reached.follows(Change(0, xid, product.pk))
 
 
 def test_a_read_takes_every_change_after_the_frontier_in_order():

@@ -17,7 +17,7 @@ CRITERIA = ProductCriteria(
     search="lamp", category_ids=frozenset({3, 1, 2}), price=DecimalRange(lte=Decimal("10.00"))
 )
 POSITION = StreamPosition(
-    after="a cursor", snapshot_complete=False, live=True, frontier=Frontier(42, (7, 9))
+    after="a cursor", snapshot_complete=False, live=True, frontier=Frontier(42, (7, 9), 11)
 )
 
 

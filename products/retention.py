@@ -31,9 +31,7 @@ def prune(retention: float, *, now: datetime | None = None) -> int:
             if boundary is None:
                 return pruned
             pruned += ProductChange.objects.filter(position__lte=boundary).delete()[0]
-            ChangeLogHorizon.objects.filter(pk=1).update(
-                pruned_through=Greatest("pruned_through", boundary)
-            )
+            _raise_horizon(boundary)
         if boundary != oldest[-1][0] or len(oldest) < ROWS_PER_BATCH:
             return pruned
 
@@ -48,3 +46,11 @@ def _last_of_prefix(changes: list[tuple[int, datetime]], cutoff: datetime) -> in
             break
         boundary = position
     return boundary
+
+
+def _raise_horizon(position: int) -> None:
+    """Never lowers it: processes prune concurrently."""
+    horizon = ChangeLogHorizon.objects.filter(pk=1)
+    if not horizon.update(pruned_through=Greatest("pruned_through", position)):
+        ChangeLogHorizon.objects.get_or_create(pk=1)
+        horizon.update(pruned_through=Greatest("pruned_through", position))

@@ -20,11 +20,11 @@ from accounts.services import create_api_token
 from products import services
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category, Product
-from tests.conftest import REDIS_URL, kill_redis_listeners, running_uvicorn
+from tests.conftest import running_uvicorn
 from tests.graphql_ws import PROTOCOLS, graphql_websocket
 from tests.products.live_view import LIVE_STREAM, LiveView, live_view
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_broadcast")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -58,11 +58,11 @@ def shown(view: LiveView, product: Product) -> dict[str, Any] | None:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_an_update_is_pushed_with_its_new_price_and_version(redis_uvicorn, protocol):
+async def test_an_update_is_pushed_with_its_new_price_and_version(uvicorn_server, protocol):
     product = await sync_to_async(ProductFactory.create)(
         price=Decimal("10.00"), discount_percent=None
     )
-    async with live_view(redis_uvicorn, protocol) as view:
+    async with live_view(uvicorn_server, protocol) as view:
         await update(product.pk, price=Decimal("20.00"), discount_percent=Decimal("25"))
         await view.until(lambda v: shown(v, product)["version"] == 2)  # type: ignore[index]
 
@@ -85,10 +85,10 @@ async def test_an_update_is_pushed_with_its_new_price_and_version(redis_uvicorn,
     ]
 
 
-async def test_created_and_deleted_products_are_pushed(redis_uvicorn):
+async def test_created_and_deleted_products_are_pushed(uvicorn_server):
     deleted = await sync_to_async(ProductFactory.create)()
     deleted_id = gid(deleted)
-    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+    async with live_view(uvicorn_server, "graphql-transport-ws") as view:
         assert deleted_id in view.products
         created = await sync_to_async(services.save_product)(
             ProductFactory.build(category=deleted.category)
@@ -100,9 +100,9 @@ async def test_created_and_deleted_products_are_pushed(redis_uvicorn):
     assert [batch["removedIds"] for batch in view.live_batches] == [[], [deleted_id]]
 
 
-async def test_products_leaving_and_entering_the_filter(redis_uvicorn):
+async def test_products_leaving_and_entering_the_filter(uvicorn_server):
     on_sale = await sync_to_async(ProductFactory.create)(discount_percent=Decimal("10"))
-    async with live_view(redis_uvicorn, "graphql-ws", filter={"onSale": True}) as view:
+    async with live_view(uvicorn_server, "graphql-ws", filter={"onSale": True}) as view:
         assert shown(view, on_sale) is not None
         await update(on_sale.pk, discount_percent=Decimal("0"))
         await view.until(lambda v: shown(v, on_sale) is None)
@@ -115,7 +115,7 @@ async def test_products_leaving_and_entering_the_filter(redis_uvicorn):
     assert entered["products"][0]["version"] == 3
 
 
-async def test_a_category_discount_reaches_every_inheriting_product_in_batches(redis_uvicorn):
+async def test_a_category_discount_reaches_every_inheriting_product_in_batches(uvicorn_server):
     category = await sync_to_async(CategoryFactory.create)(discount_percent=None)
     inheriting = await sync_to_async(ProductFactory.create_batch)(
         250, category=category, discount_percent=None, price=Decimal("10.00")
@@ -123,7 +123,7 @@ async def test_a_category_discount_reaches_every_inheriting_product_in_batches(r
     own = await sync_to_async(ProductFactory.create)(
         category=category, discount_percent=Decimal("5")
     )
-    async with live_view(redis_uvicorn, "graphql-transport-ws", batchSize=100) as view:
+    async with live_view(uvicorn_server, "graphql-transport-ws", batchSize=100) as view:
         await set_category_discount(category, Decimal("20"))
         await view.until(lambda v: all(shown(v, p)["version"] == 2 for p in inheriting))  # type: ignore[index]
 
@@ -134,7 +134,7 @@ async def test_a_category_discount_reaches_every_inheriting_product_in_batches(r
     assert shown(view, own)["version"] == 1  # type: ignore[index]
 
 
-async def test_a_rolled_back_write_sends_nothing(redis_uvicorn):
+async def test_a_rolled_back_write_sends_nothing(uvicorn_server):
     product = await sync_to_async(ProductFactory.create)(price=Decimal("10.00"))
 
     class RolledBack(Exception):
@@ -146,7 +146,7 @@ async def test_a_rolled_back_write_sends_nothing(redis_uvicorn):
             services.save_product(Product.objects.get(pk=product.pk))
             raise RolledBack
 
-    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+    async with live_view(uvicorn_server, "graphql-transport-ws") as view:
         await update_then_roll_back()
         await update(product.pk, price=Decimal("11.00"))
         await view.until(lambda v: bool(v.live_batches))
@@ -155,12 +155,12 @@ async def test_a_rolled_back_write_sends_nothing(redis_uvicorn):
     assert [(p["price"], p["version"]) for p in batch["products"]] == [("11.00", 2)]
 
 
-async def test_a_change_made_while_the_snapshot_is_read_is_not_missed(redis_uvicorn):
+async def test_a_change_made_while_the_snapshot_is_read_is_not_missed(uvicorn_server):
     """The first product is changed after it was sent and before the snapshot
     ends: only the LIVE phase can tell the client."""
     products = await sync_to_async(ProductFactory.create_batch)(30)
     first = min(products, key=lambda p: (p.created_at, p.pk))
-    async with graphql_websocket(redis_uvicorn, "graphql-transport-ws") as socket:
+    async with graphql_websocket(uvicorn_server, "graphql-transport-ws") as socket:
         operation_id = await socket.subscribe(LIVE_STREAM, {"batchSize": 1})
         view = LiveView()
         results = socket.results(operation_id)
@@ -174,7 +174,7 @@ async def test_a_change_made_while_the_snapshot_is_read_is_not_missed(redis_uvic
     assert shown(view, first)["stock"] == 999  # type: ignore[index]
 
 
-async def test_every_client_converges_to_the_database(redis_uvicorn):
+async def test_every_client_converges_to_the_database(uvicorn_server):
     """Hundreds of random writes while three live streams with different
     filters run; each client's products end equal to the database's."""
     rng = random.Random(7)
@@ -220,9 +220,9 @@ async def test_every_client_converges_to_the_database(redis_uvicorn):
         return held == expected
 
     async with (
-        live_view(redis_uvicorn, "graphql-transport-ws", batchSize=7) as everything,
-        live_view(redis_uvicorn, "graphql-ws", filter=filters[1]) as on_sale,
-        live_view(redis_uvicorn, "graphql-transport-ws", filter=filters[2], batchSize=3) as cheap,
+        live_view(uvicorn_server, "graphql-transport-ws", batchSize=7) as everything,
+        live_view(uvicorn_server, "graphql-ws", filter=filters[1]) as on_sale,
+        live_view(uvicorn_server, "graphql-transport-ws", filter=filters[2], batchSize=3) as cheap,
     ):
         for step in range(300):
             await write(step)
@@ -233,8 +233,8 @@ async def test_every_client_converges_to_the_database(redis_uvicorn):
             await view.until(partial(converged, expected=expected), within=20)
 
 
-async def test_a_lost_redis_connection_ends_live_streams_with_an_error(redis_uvicorn):
-    async with graphql_websocket(redis_uvicorn, "graphql-transport-ws") as socket:
+async def test_a_lost_redis_connection_ends_live_streams_with_an_error(uvicorn_server):
+    async with graphql_websocket(uvicorn_server, "graphql-transport-ws") as socket:
         operation_id = await socket.subscribe(LIVE_STREAM, {})
         results = socket.results(operation_id)
         while not (await anext(results))["data"]["productStream"]["snapshotComplete"]:
@@ -246,7 +246,7 @@ async def test_a_lost_redis_connection_ends_live_streams_with_an_error(redis_uvi
         assert [payload async for payload in results] == []
 
     product = await sync_to_async(ProductFactory.create)()
-    async with live_view(redis_uvicorn, "graphql-transport-ws") as view:
+    async with live_view(uvicorn_server, "graphql-transport-ws") as view:
         await update(product.pk, stock=5)
         await view.until(lambda v: shown(v, product)["stock"] == 5)  # type: ignore[index]
 
@@ -284,13 +284,13 @@ async def test_without_redis_a_mutation_reaches_the_same_process(uvicorn_server)
 
 
 async def test_a_write_through_one_process_reaches_a_subscriber_on_another(
-    redis_uvicorn, test_database_url, broadcast_prefix
+    uvicorn_server, test_database_url, broadcast_prefix
 ):
     product, token = await sync_to_async(ProductFactory.create)(), await staff_token()
     redis = {"REDIS_URL": REDIS_URL, "BROADCAST_PREFIX": broadcast_prefix}
     with running_uvicorn(test_database_url, settings=redis) as other:
         async with (
-            live_view(redis_uvicorn, "graphql-transport-ws") as here,
+            live_view(uvicorn_server, "graphql-transport-ws") as here,
             live_view(other, "graphql-transport-ws") as there,
         ):
             await set_price_through(other, token, product, "42.00")

@@ -69,7 +69,8 @@ RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # seconds between attempts to read the log
 
 
 class LiveUpdatesLost(Exception):
-    """The subscriber fell too far behind: it has to start over."""
+    """The subscriber fell too far behind: its connection is being closed,
+    and the client resumes from the last batch it received."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Changes:
     frontier: Frontier
 
 
-FELL_BEHIND = "Fell too far behind live updates; subscribe again."
+FELL_BEHIND = "Fell too far behind live updates; resume from the last resumeToken."
 
 
 def no_one_to_tell() -> None:

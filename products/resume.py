@@ -9,8 +9,8 @@ token of one stream does not resume another.
 """
 
 import hashlib
-from decimal import Decimal
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from django.core import signing

@@ -22,12 +22,6 @@ class CurrencyUnavailable(ClientError):
     code = "CURRENCY_UNAVAILABLE"
 
 
-class LiveUnavailable(ClientError):
-    """Live changes may have been missed; the client subscribes again."""
-
-    code = "LIVE_UPDATES_INTERRUPTED"
-
-
 class Forbidden(ClientError):
     code = "FORBIDDEN"
 

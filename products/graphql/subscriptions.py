@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from strawberry.types import Info
 
-from api.graphql.errors import ClientError, LiveUnavailable, ResumeExpired
+from api.graphql.errors import ClientError, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
 from api.graphql.selections import optimize_for_subfield
@@ -102,7 +102,9 @@ class Subscription:
             start = await resumed(info, resume, keyset, criteria)
         stream = Stream(info, criteria, keyset, batch_size)
         if not start.live:
-            async for batch in released(stream.snapshot(start)):
+            # A finished snapshot resumed has nothing left but its last batch.
+            snapshot = stream.snapshot(start) if not start.snapshot_complete else stream.done(start)
+            async for batch in released(snapshot):
                 yield batch
             return
         # A subscriber that falls too far behind has its connection closed with
@@ -118,8 +120,8 @@ class Subscription:
                     phases.insert(0, stream.snapshot(start))
                 async for batch in released(*phases):
                     yield batch
-        except LiveUpdatesLost as error:
-            raise LiveUnavailable(str(error)) from None
+        except LiveUpdatesLost:
+            return  # its connection is being closed with 1013 (on_overrun)
 
 
 async def resumed(
@@ -200,17 +202,26 @@ class Stream:
                 ),
             )
 
+    async def done(self, start: StreamPosition) -> AsyncIterator[ProductBatch]:
+        yield ProductBatch(
+            phase=StreamPhase.SNAPSHOT,
+            sequence=next(self._sequence),
+            products=[],
+            removed_ids=[],
+            cursor=None,
+            snapshot_complete=True,
+            resume_token=self._token(start),
+        )
+
     async def live(self, feed: Feed) -> AsyncIterator[ProductBatch]:
-        async for changes in feed.changes(self._batch_size):
-            told = StreamPosition(
-                None, snapshot_complete=True, live=True, frontier=changes.frontier
-            )
+        async for news in feed.changes(self._batch_size):
+            told = StreamPosition(None, snapshot_complete=True, live=True, frontier=news.frontier)
             yield ProductBatch(
                 phase=StreamPhase.LIVE,
                 sequence=next(self._sequence),
-                products=cast(list[Product], changes.products),
+                products=cast(list[Product], news.products),
                 removed_ids=[
-                    strawberry.ID(global_id(models.Product, id)) for id in changes.removed_ids
+                    strawberry.ID(global_id(models.Product, id)) for id in news.removed_ids
                 ],
                 cursor=None,
                 snapshot_complete=True,

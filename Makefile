@@ -9,6 +9,8 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 export UV_COMPILE_BYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Server processes: each tails the change log, so subscribers of any see every write.
+WORKERS ?= 1
 DEMO_PRODUCTS ?= 5000
 # `make test` runs the suite on SQLite, then again on PostgreSQL when this is set.
 TEST_POSTGRES_URL ?=
@@ -35,7 +37,7 @@ runtime:
 serve: runtime
 	$(UV) run --no-sync python manage.py migrate --noinput
 	$(UV) run --no-sync python manage.py seed_products --count $(DEMO_PRODUCTS) --if-empty
-	$(UV) run --no-sync uvicorn api.asgi:application --host $(HOST) --port $(PORT)
+	$(UV) run --no-sync uvicorn api.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
 	$(UV) run ruff format --check .

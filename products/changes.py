@@ -19,7 +19,7 @@ reader thread (api.paging.readers).
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -68,7 +68,19 @@ class LogRead:
     # Where a reader stands after this read, if it stood at or behind it.
     reached: Frontier
     # More rows may follow at once (the read reached its limit).
-    full: bool = field(default=False)
+    full: bool = False
+    # news_to's answers: most readers stand at the same frontier.
+    _news: dict[Frontier, list[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def news_to(self, frontier: Frontier) -> list[int]:
+        """The products changed after ``frontier``, each once, in the order of
+        its first change."""
+        news = self._news.get(frontier)
+        if news is None:
+            news = self._news[frontier] = list(
+                dict.fromkeys(c.product_id for c in self.changes if frontier.follows(c))
+            )
+        return news
 
     def advance(self, frontier: Frontier) -> Frontier:
         """Where a reader that stood at ``frontier`` stands after this read.
@@ -145,12 +157,6 @@ def pruned_through() -> int:
     """The last position pruned: a frontier behind it has lost changes."""
     horizon = ChangeLogHorizon.objects.filter(pk=1).values_list("pruned_through", flat=True)
     return horizon.first() or 0
-
-
-def changed_ids(changes: Sequence[Change], frontier: Frontier) -> list[int]:
-    """The products ``changes`` name that are news at ``frontier``, each once,
-    in the order of its first change."""
-    return list(dict.fromkeys(c.product_id for c in changes if frontier.follows(c)))
 
 
 class Wakeups:

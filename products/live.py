@@ -129,7 +129,7 @@ class Feed:
             return
         criteria = self.criteria
         pending = self._pending
-        for id in changes.changed_ids(read.changes, before):
+        for id in read.news_to(before):
             product = rows.get(id)
             if product is not None and criteria.matches(product):
                 shown: Product | None = product
@@ -269,7 +269,7 @@ class LiveProducts:
             async with readers.borrow(urgent=True):  # subscribers wait for these
                 read = await sync_to_async(changes.read_changes)(frontiers)
             feeds = list(self._feeds)
-            news = {id for feed in feeds for id in changes.changed_ids(read.changes, feed.frontier)}
+            news = {id for feed in feeds for id in read.news_to(feed.frontier)}
             rows = await read_products(news) if news else {}
             for feed in feeds:
                 feed.offer(read, rows)

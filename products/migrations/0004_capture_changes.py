@@ -160,8 +160,9 @@ SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 # Decimals are stored as numbers (NUMERIC affinity): 10, 10.0 and 10.00 are
 # the same value, and IS NOT compares them as such.
 SQLITE_CHANGED = "(" + " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in SHOWN) + ")"
-# products_category_reprice's UPDATE (and products_product_created's): the
-# copied discount becomes the category's. Its versions are left as it set them.
+# The UPDATE of products_category_reprice (or of products_product_created):
+# it brings the copied discount in line with the category, and has set the
+# version itself.
 SQLITE_REPRICED = (
     "(NEW.category_discount_percent IS NOT OLD.category_discount_percent"
     f" AND NEW.category_discount_percent IS {SQLITE_CATEGORY_DISCOUNT})"

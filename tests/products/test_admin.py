@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.test import Client
 
-from products.models import Category, Product
+from products.models import Category, Product, ProductChange
 
 
 def test_changelists_load(admin_client: Client, product_factory) -> None:
@@ -46,3 +46,21 @@ def test_product_saved_in_the_admin_gets_a_new_version(
     assert response.status_code == 302, response.content
     product = Product.objects.get(pk=product.pk)
     assert (product.name, product.price, product.version) == ("Renamed", Decimal("12.00"), 2)
+
+
+def test_products_deleted_in_bulk_in_the_admin_are_logged(
+    admin_client: Client, product_factory
+) -> None:
+    kept, *deleted = product_factory.create_batch(3)
+    response = admin_client.post(
+        "/admin/products/product/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [product.pk for product in deleted],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302, response.content
+    assert list(Product.objects.values_list("pk", flat=True)) == [kept.pk]
+    gone = ProductChange.objects.filter(kind="d").values_list("product_id", flat=True)
+    assert sorted(gone) == sorted(product.pk for product in deleted)

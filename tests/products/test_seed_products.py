@@ -3,7 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from products.models import Category, Product
+from products.models import Category, Product, ProductChange
 
 
 def seed(*args: str) -> str:
@@ -29,6 +29,12 @@ def test_seeds_products_and_categories_in_bulk() -> None:
             .exists()
         )
     assert Product.objects.filter(effective_discount_percent__gt=0).exists()
+    # The bulk insert is captured like any write: version 1, one entry each.
+    assert set(Product.objects.values_list("version", flat=True)) == {1}
+    changes = ProductChange.objects.values_list("product_id", "version", "kind")
+    assert sorted(changes) == [
+        (id, 1, "c") for id in Product.objects.order_by("id").values_list("id", flat=True)
+    ]
 
 
 @pytest.mark.django_db

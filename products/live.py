@@ -50,15 +50,13 @@ from api.paging.readers import readers
 from api.postgresql.notifications import listen
 from products import changes, selectors
 from products.changes import Frontier, LogRead, wakeups
-from products.models import Product
+from products.models import CHANGES_CHANNEL, Product
 from products.selectors import ProductCriteria
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The channel the log's triggers notify (migration 0004).
-CHANNEL = "products_changes"
 # Ids in one query of changed rows.
 ROWS_PER_QUERY = 1000
 # Rows in the shared lists kept for feeds still to send them: enough for the
@@ -246,7 +244,7 @@ class LiveProducts:
     async def _tail(self, ready: asyncio.Future[None]) -> None:
         async with wakeups.watch() as woken:
             listening = (
-                asyncio.create_task(listen(CHANNEL, wakeups.wake))
+                asyncio.create_task(listen(CHANGES_CHANNEL, wakeups.wake))
                 if connection.vendor == "postgresql"
                 else None
             )

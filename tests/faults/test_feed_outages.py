@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -39,24 +39,28 @@ def sql(cluster: PostgresCluster, statement: str, *params: Any) -> list[tuple[An
         return cursor.fetchall() if cursor.description else []
 
 
-def new_category(cluster: PostgresCluster) -> tuple[int, list[int]]:
+@pytest.fixture
+def catalog(postgres: PostgresCluster) -> Iterator[tuple[int, list[int]]]:
     """A category without a discount, of ``PRODUCTS`` products priced 10.00
-    without one either; its id and theirs."""
+    without one either: its id and theirs. Removed after the test, which
+    leaves the cluster's catalog as the other fault tests expect it."""
     ((category,),) = sql(
-        cluster,
+        postgres,
         "INSERT INTO products_category (name, slug) VALUES (%s, %s) RETURNING id",
         "Faults",
         f"faults-{os.getpid()}-{next(_categories)}",
     )
     rows = sql(
-        cluster,
+        postgres,
         "INSERT INTO products_product (sku, name, category_id, price) "
         "SELECT %s::text || n, 'Lamp', %s, 10 FROM generate_series(1, %s) AS n RETURNING id",
         f"FAULT-{category}-",
         category,
         PRODUCTS,
     )
-    return category, sorted(id for (id,) in rows)
+    yield category, sorted(id for (id,) in rows)
+    sql(postgres, "DELETE FROM products_product WHERE category_id = %s", category)
+    sql(postgres, "DELETE FROM products_category WHERE id = %s", category)
 
 
 def database(cluster: PostgresCluster, category: int) -> dict[str, Row]:
@@ -101,9 +105,9 @@ async def eventually(condition: Callable[[], bool], within: float = WITHIN) -> N
 
 
 async def test_a_client_resumes_on_a_new_server_with_all_it_missed(
-    postgres: PostgresCluster, serve: Serve
+    postgres: PostgresCluster, serve: Serve, catalog: tuple[int, list[int]]
 ) -> None:
-    category, products = new_category(postgres)
+    category, products = catalog
     first = serve("first")
     async with live_view(first, "graphql-transport-ws", filter=filter_of(category)) as before:
         set_price(postgres, products[0], "11.00")
@@ -163,9 +167,9 @@ def terminate(cluster: PostgresCluster, where: str, *params: Any) -> int:
 
 
 async def test_streams_outlive_every_connection_of_their_server_cut(
-    postgres: PostgresCluster, serve: Serve
+    postgres: PostgresCluster, serve: Serve, catalog: tuple[int, list[int]]
 ) -> None:
-    category, products = new_category(postgres)
+    category, products = catalog
     base_url = serve("server")
     async with (
         live_view(base_url, "graphql-transport-ws", filter=filter_of(category)) as one,
@@ -193,12 +197,12 @@ async def test_streams_outlive_every_connection_of_their_server_cut(
 
 
 async def test_a_change_made_as_the_listener_is_cut_is_not_missed(
-    postgres: PostgresCluster, serve: Serve
+    postgres: PostgresCluster, serve: Serve, catalog: tuple[int, list[int]]
 ) -> None:
     """The log is read on no schedule here but wake-ups (notifications, and
     the listener's reconnection): the change notified while the listener was
     away is found because reconnecting counts as a wake-up."""
-    category, products = new_category(postgres)
+    category, products = catalog
     base_url = serve("server", CHANGE_LOG_POLL_INTERVAL=3600)
     async with live_view(base_url, "graphql-transport-ws", filter=filter_of(category)) as view:
         await eventually(lambda: postgres.connections(LISTENER) == 1)

@@ -1,12 +1,13 @@
 """What a uvicorn started by a test holds, seen from outside: its PostgreSQL
-connections (by the ``application_name`` of its ``DATABASE_URL``) and its
-memory (from ``/proc``)."""
+connections (by the ``application_name`` of its ``DATABASE_URL``), its
+memory, and which of its worker processes holds which client connection
+(from ``/proc``)."""
 
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,44 @@ def server_pid(base_url: str) -> int:
         if parent == os.getpid() and "uvicorn" in cmdline and option in cmdline:
             return int(entry.name)
     raise LookupError(f"no uvicorn child serves {base_url}")
+
+
+ESTABLISHED, LISTEN = "01", "0A"  # states in /proc/net/tcp
+
+
+def _tcp_sockets(port: int, state: str) -> set[str]:
+    """The inodes of the IPv4 TCP sockets in ``state`` on local port ``port``."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):  # closed meanwhile
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                inodes.add(target.removeprefix("socket:[").removesuffix("]"))
+    return inodes
+
+
+def connections_by_worker(base_url: str) -> dict[int, int]:
+    """Per worker (``--workers``) of the uvicorn this process started on
+    ``base_url``, how many client connections it holds."""
+    pid, port = server_pid(base_url), int(base_url.rsplit(":", 1)[1])
+    children = [
+        int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ]
+    listening, established = _tcp_sockets(port, LISTEN), _tcp_sockets(port, ESTABLISHED)
+    held = {child: _socket_inodes(child) for child in children}
+    # The workers are the children that accept on the server's socket.
+    return {
+        child: len(inodes & established) for child, inodes in held.items() if inodes & listening
+    }
 
 
 @dataclass(frozen=True)

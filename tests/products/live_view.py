@@ -8,19 +8,25 @@ from typing import Any
 
 from tests.graphql_ws import graphql_websocket
 
-LIVE_STREAM = """
-subscription Live($filter: ProductFilter, $batchSize: Int) {
-  productStream(filter: $filter, batchSize: $batchSize, live: true) {
-    phase sequence cursor snapshotComplete removedIds
+BATCH = """
+    phase sequence cursor snapshotComplete removedIds resumeToken
     products { id sku price discountPercent discountedPrice stock version category { id } }
-  }
-}
+"""
+LIVE_STREAM = f"""
+subscription Live($filter: ProductFilter, $batchSize: Int) {{
+  productStream(filter: $filter, batchSize: $batchSize, live: true) {{ {BATCH} }}
+}}
+"""
+RESUMED_STREAM = f"""
+subscription Resumed($filter: ProductFilter, $batchSize: Int, $resume: String!) {{
+  productStream(filter: $filter, batchSize: $batchSize, resume: $resume) {{ {BATCH} }}
+}}
 """
 
 
 class LiveView:
-    def __init__(self) -> None:
-        self.products: dict[str, dict[str, Any]] = {}
+    def __init__(self, products: dict[str, dict[str, Any]] | None = None) -> None:
+        self.products: dict[str, dict[str, Any]] = dict(products or {})
         self.batches: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
         self._failure: BaseException | None = None
@@ -56,12 +62,22 @@ class LiveView:
 
 
 @asynccontextmanager
-async def live_view(base_url: str, protocol: str, **variables: Any) -> AsyncIterator[LiveView]:
+async def live_view(
+    base_url: str, protocol: str, *, resume: LiveView | None = None, **variables: Any
+) -> AsyncIterator[LiveView]:
     """A live subscription, kept up to date in the background; yields once its
-    snapshot is complete."""
+    snapshot is complete. With ``resume``, it goes on from that view's last
+    batch (its ``resumeToken``), holding that view's products to begin with,
+    and yields at once: a live stream resumed has nothing to send until
+    something changed."""
     async with graphql_websocket(base_url, protocol) as socket:
-        operation_id = await socket.subscribe(LIVE_STREAM, variables)
-        view = LiveView()
+        if resume is None:
+            operation_id = await socket.subscribe(LIVE_STREAM, variables)
+            view = LiveView()
+        else:
+            token = resume.batches[-1]["resumeToken"]
+            operation_id = await socket.subscribe(RESUMED_STREAM, {**variables, "resume": token})
+            view = LiveView(resume.products)
 
         async def receive() -> None:
             try:
@@ -74,7 +90,8 @@ async def live_view(base_url: str, protocol: str, **variables: Any) -> AsyncIter
 
         receiving = asyncio.create_task(receive())
         try:
-            await view.until(lambda v: bool(v.batches) and v.batches[-1]["snapshotComplete"])
+            if resume is None:
+                await view.until(lambda v: bool(v.batches) and v.batches[-1]["snapshotComplete"])
             yield view
         finally:
             receiving.cancel()

@@ -1,5 +1,5 @@
-"""A live client that stops reading, against a real uvicorn that receives this
-process's writes through the real Redis: once it has been stuck for
+"""A live client that stops reading, against a real uvicorn that finds this
+process's writes in the change log: once it has been stuck for
 LIVE_STALL_TIMEOUT with changes waiting, its connection is closed with 1013
 (its pending changes dropped), while a client that reads keeps receiving."""
 
@@ -17,15 +17,11 @@ from django.db import connections
 from products import services
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category
-from tests.conftest import REDIS_URL, running_uvicorn
+from tests.conftest import running_uvicorn
 from tests.graphql_ws import graphql_websocket
 from tests.products.live_view import LiveView, live_view
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("redis_broadcast"),
-    pytest.mark.slow,
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 STALL_TIMEOUT = 3
 PRODUCTS = 300
@@ -54,16 +50,12 @@ def discounts(view: LiveView) -> set[str]:
     return {product["discountPercent"] for product in view.products.values()}
 
 
-async def test_a_client_that_stops_reading_is_closed_with_1013(
-    test_database_url, broadcast_prefix, tmp_path: Path
-):
+async def test_a_client_that_stops_reading_is_closed_with_1013(test_database_url, tmp_path: Path):
     category = await sync_to_async(CategoryFactory.create)(discount_percent=None)
     await sync_to_async(ProductFactory.create_batch)(
         PRODUCTS, category=category, discount_percent=None, description="x" * 2000
     )
     settings = {
-        "REDIS_URL": REDIS_URL,
-        "BROADCAST_PREFIX": broadcast_prefix,
         "LIVE_STALL_TIMEOUT": str(STALL_TIMEOUT),
         "LOG_LEVEL": "WARNING",
     }

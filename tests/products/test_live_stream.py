@@ -1,6 +1,6 @@
 """The LIVE phase of ``productStream`` over a real websocket to a real uvicorn,
-which receives the change events of this process's writes through the real
-Redis."""
+which finds this process's writes, and those of other server processes, in
+the database's change log."""
 
 import asyncio
 import contextlib
@@ -20,9 +20,10 @@ from accounts.services import create_api_token
 from products import services
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Category, Product
-from tests.conftest import running_uvicorn
+from tests.conftest import QUIET, running_uvicorn
 from tests.graphql_ws import PROTOCOLS, graphql_websocket
 from tests.products.live_view import LIVE_STREAM, LiveView, live_view
+from tests.server_probe import connections_by_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -233,24 +234,6 @@ async def test_every_client_converges_to_the_database(uvicorn_server):
             await view.until(partial(converged, expected=expected), within=20)
 
 
-async def test_a_lost_redis_connection_ends_live_streams_with_an_error(uvicorn_server):
-    async with graphql_websocket(uvicorn_server, "graphql-transport-ws") as socket:
-        operation_id = await socket.subscribe(LIVE_STREAM, {})
-        results = socket.results(operation_id)
-        while not (await anext(results))["data"]["productStream"]["snapshotComplete"]:
-            pass
-        assert kill_redis_listeners() == 1
-        (error,) = (await anext(results))["errors"]
-        assert error["extensions"]["code"] == "LIVE_UPDATES_INTERRUPTED"
-        assert "subscribe again" in error["message"]
-        assert [payload async for payload in results] == []
-
-    product = await sync_to_async(ProductFactory.create)()
-    async with live_view(uvicorn_server, "graphql-transport-ws") as view:
-        await update(product.pk, stock=5)
-        await view.until(lambda v: shown(v, product)["stock"] == 5)  # type: ignore[index]
-
-
 UPDATE_PRICE = """
 mutation($id: ID!, $price: Decimal!) {
   updateProduct(id: $id, input: {price: $price}) { product { version } errors { code } }
@@ -273,26 +256,57 @@ async def set_price_through(base_url: str, token: str, product: Product, price: 
     assert response.json()["data"]["updateProduct"]["errors"] == [], response.json()
 
 
-async def test_without_redis_a_mutation_reaches_the_same_process(uvicorn_server):
-    """The default, in-process broadcast: the server that commits the write
-    tells its own subscribers."""
+async def test_a_write_through_one_process_reaches_a_subscriber_on_another(test_database_url):
+    """Two servers on one database and nothing else between them: each finds
+    what the other committed in the log."""
     product, token = await sync_to_async(ProductFactory.create)(), await staff_token()
-    async with live_view(uvicorn_server, "graphql-ws") as view:
-        await set_price_through(uvicorn_server, token, product, "42.00")
-        await view.until(lambda v: shown(v, product)["price"] == "42.00")  # type: ignore[index]
-    assert shown(view, product)["version"] == 2  # type: ignore[index]
-
-
-async def test_a_write_through_one_process_reaches_a_subscriber_on_another(
-    uvicorn_server, test_database_url, broadcast_prefix
-):
-    product, token = await sync_to_async(ProductFactory.create)(), await staff_token()
-    redis = {"REDIS_URL": REDIS_URL, "BROADCAST_PREFIX": broadcast_prefix}
-    with running_uvicorn(test_database_url, settings=redis) as other:
+    with (
+        running_uvicorn(test_database_url) as one,
+        running_uvicorn(test_database_url) as other,
+    ):
         async with (
-            live_view(uvicorn_server, "graphql-transport-ws") as here,
-            live_view(other, "graphql-transport-ws") as there,
+            live_view(one, "graphql-transport-ws") as here,
+            live_view(other, "graphql-ws") as there,
         ):
-            await set_price_through(other, token, product, "42.00")
+            await set_price_through(one, token, product, "42.00")
             for view in (here, there):
-                await view.until(lambda v: shown(v, product)["version"] == 2)  # type: ignore[index]
+                await view.until(lambda v: shown(v, product)["price"] == "42.00")  # type: ignore[index]
+            await set_price_through(other, token, product, "43.00")
+            for view in (here, there):
+                await view.until(lambda v: shown(v, product)["price"] == "43.00")  # type: ignore[index]
+    for view in (here, there):
+        assert shown(view, product)["version"] == 3  # type: ignore[index]
+
+
+SUBSCRIBERS, MOST_SUBSCRIBERS = 8, 32
+
+
+async def test_every_worker_of_one_server_tells_its_subscribers_every_change(test_database_url):
+    """``uvicorn --workers 2``: the subscribers are spread over both workers,
+    the mutations too (each on a connection of its own), and each subscriber
+    is told every change, whichever worker committed it."""
+    products = await sync_to_async(ProductFactory.create_batch)(6, price=Decimal("10.00"))
+    token = await staff_token()
+    with running_uvicorn(test_database_url, options=[*QUIET, "--workers", "2"]) as server:
+        async with contextlib.AsyncExitStack() as stack:
+            views: list[LiveView] = []
+            # Which worker takes a connection is the kernel's choice: open
+            # them until both have some.
+            while len(views) < SUBSCRIBERS or 0 in connections_by_worker(server).values():
+                assert len(views) < MOST_SUBSCRIBERS, connections_by_worker(server)
+                protocol = PROTOCOLS[len(views) % 2]
+                views.append(await stack.enter_async_context(live_view(server, protocol)))
+            assert len(connections_by_worker(server)) == 2
+
+            prices = {gid(product): f"{20 + n}.00" for n, product in enumerate(products)}
+            for product in products:
+                await set_price_through(server, token, product, prices[gid(product)])
+
+            def told_every_change(view: LiveView) -> bool:
+                return all(
+                    (view.products[id]["price"], view.products[id]["version"]) == (price, 2)
+                    for id, price in prices.items()
+                )
+
+            for view in views:
+                await view.until(told_every_change)

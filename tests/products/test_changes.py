@@ -54,7 +54,7 @@ def test_the_last_transaction_to_start_is_followed_until_it_ends(ends):
     start = current_frontier()
     with writer() as first:
         first.execute(REPRICE, [product.pk])
-        xid = first.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
+        (xid,) = first.execute("SELECT pg_current_xact_id()::text::bigint").fetchone() or ()
         read = read_changes([start])
         assert read.changes == []
         assert read.reached.follows(Change(0, xid, product.pk))

@@ -6,6 +6,7 @@ without a step of its own."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -34,10 +35,25 @@ def product_count(url: str) -> int | None:
         return int(counted[0]) if counted else 0
 
 
-def manage(url: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "api.settings"}
+def manage(url: str, *args: str, root: Path = ROOT) -> None:
+    """A management command of the tree at ``root`` (another commit's export,
+    say), run by this interpreter on the database of ``url``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "api.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
     command = [sys.executable, "manage.py", *args]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=sys.stderr, timeout=1800)
+    subprocess.run(command, cwd=root, env=env, check=True, stdout=sys.stderr, timeout=1800)
+
+
+def recreate(url: str) -> None:
+    """The database of ``url``, dropped if it exists and created empty."""
+    name = sql.Identifier(database_name(url))
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def vacuum(url: str) -> None:

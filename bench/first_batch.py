@@ -27,17 +27,16 @@ import asyncio
 import json
 import math
 import os
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench import servers
+from bench.commits import Code, checkout, exported
 from bench.databases import database_name, ensure_database, product_count
 from bench.percentiles import percentile
 from bench.scenarios import progress
@@ -95,38 +94,6 @@ class Options:
         return cls(
             args.baseline, args.tries, args.streams, args.batch_sizes, args.timeout, args.settle
         )
-
-
-# The code measured -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Code:
-    label: str  # the commit, as printed beside the figures
-    root: Path
-
-
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-@contextmanager
-def exported(ref: str) -> Iterator[Code]:
-    """The tree of ``ref`` in a temporary directory, removed on the way out."""
-    commit = git("rev-parse", "--short", f"{ref}^{{commit}}")
-    with tempfile.TemporaryDirectory(prefix="conveyor-baseline-") as directory:
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit], cwd=ROOT, check=True, capture_output=True
-        )
-        subprocess.run(["tar", "-x", "-C", directory], input=archive.stdout, check=True)
-        yield Code(commit, Path(directory))
-
-
-def checkout() -> Code:
-    changed = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode != 0
-    commit = git("rev-parse", "--short", "HEAD")
-    return Code(f"{commit} + uncommitted changes" if changed else commit, ROOT)
 
 
 # The other streams: a child process ----------------------------------------------

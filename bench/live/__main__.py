@@ -10,10 +10,10 @@ for what the run prepares.
 
 import sys
 
-from bench.live import category_discount, fanout, queries, through_redis
+from bench.live import category_discount, fanout, queries, two_processes
 from bench.live.harness import main
 
-SCENARIOS = (fanout.SCENARIO, queries.SCENARIO, category_discount.SCENARIO, through_redis.SCENARIO)
+SCENARIOS = (fanout.SCENARIO, queries.SCENARIO, category_discount.SCENARIO, two_processes.SCENARIO)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], SCENARIOS, "python -m bench.live", __doc__))

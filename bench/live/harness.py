@@ -1,22 +1,22 @@
 """What every live-updates scenario shares: its options, the database it
-runs on, the writer, fresh servers, and the run that prepares them once and
+runs on, the writers, fresh servers, and the run that prepares them once and
 measures the scenarios chosen in turn.
 
 Creates, migrates and seeds the database of ``DATABASE_URL`` when it is
 missing or empty (10,000 products, ``--seed 1``), and adds one category of
 10,000 more products that inherit its discount (none at rest). Every server
-is a fresh ``uvicorn api.asgi:application`` with ``REDIS_URL`` set (default
-``redis://127.0.0.1:6379/0``) and a ``BROADCAST_PREFIX`` of this run's own;
-this process is the writer, calling ``products.services`` with Django set up
-on the same database and Redis, so its change events reach the servers
-through Redis pub/sub. The subscribers are ``websockets`` clients speaking
-``graphql-transport-ws``, spread over a few client processes (children of
-this one, ``bench.live.clients``); every receipt is stamped with the
-system-wide monotonic clock, the same as the writer's. Latencies count from
-the writer's commit (an ``on_commit`` callback registered before the
-services' own, which publish) to the receipt of the LIVE batch carrying the
-new version. Figures are compared with a baseline measured in the same run.
-Progress goes to stderr; the Markdown tables of results to stdout.
+is a fresh ``uvicorn api.asgi:application`` on that database, which tells it
+of every committed change itself (the change log's triggers and NOTIFY).
+This process is the writer, in two ways: through ``products.services`` with
+Django set up on the same database, as the mutations write, and by plain SQL
+on a psycopg connection of its own, as another program would. The
+subscribers are ``websockets`` clients speaking ``graphql-transport-ws``,
+spread over a few client processes (children of this one,
+``bench.live.clients``); every receipt is stamped with the system-wide
+monotonic clock, the same as the writer's. Latencies count from the writer's
+commit (when its COMMIT returned) to the receipt of the LIVE batch carrying
+the new version. Figures are compared with a baseline measured in the same
+run. Progress goes to stderr; the Markdown tables of results to stdout.
 """
 
 import argparse
@@ -24,14 +24,15 @@ import asyncio
 import base64
 import os
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+
+import psycopg
 
 from bench import servers
 from bench.databases import database_name, ensure_seeded, product_count, vacuum
@@ -41,7 +42,6 @@ from bench.servers import Server
 SEEDED_PRODUCTS = 10_000
 DISCOUNT_CATEGORY = "bench-live-discount"  # the slug of the category discount's category
 DISCOUNT_PRODUCTS = 10_000
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 HANDFUL = 5  # products in the fan-out subscribers' filter
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ FLAGS: dict[str, dict[str, Any]] = {
         "subscribers receive the changes, and write the stats to this file",
     },
     "--subscribers": {"type": int, "help": "fan-out subscribers (default 1,000)"},
-    "--changes": {"type": int, "help": "changes per fan-out row (default 24)"},
+    "--changes": {"type": int, "help": "changes per fan-out row and writer (default 24)"},
 }
 
 
@@ -74,7 +74,7 @@ class Options:
     sections: tuple[str, ...]
     subscribers: int  # fan-out on one process
     changes: int  # per side of the fan-out comparison
-    query_levels: tuple[int, ...]
+    query_subscribers: int  # the most subscribers of the queries scenario
     query_changes: int
     category_subscribers: int
     category_batch_sizes: tuple[int, ...]
@@ -101,8 +101,8 @@ class Options:
             sections=tuple(args.section or sections),
             subscribers=args.subscribers or (200 if quick else 1000),
             changes=args.changes or (6 if quick else 24),
-            query_levels=(1, 10, 100) if quick else (1, 10, 100, 1000),
-            query_changes=2 if quick else 3,
+            query_subscribers=200 if quick else 1000,
+            query_changes=4 if quick else 10,
             category_subscribers=20 if quick else 100,
             category_batch_sizes=(1000,) if quick else (1000, 100),
             category_rounds=1 if quick else 2,
@@ -115,6 +115,7 @@ class Bench:
     """What the run prepared for every scenario."""
 
     writer: "Writer"
+    sql: psycopg.Connection[Any]  # the writer's own, used on its thread
     products: list[int]  # the handful the fan-out subscribers filter on
     category: int  # the discount category, without a discount
 
@@ -169,9 +170,9 @@ def handful() -> list[int]:
     return list(seeded.values_list("id", flat=True)[:HANDFUL])
 
 
-def committed(write: Callable[[], None]) -> float:
-    """Runs ``write`` in a transaction; the monotonic time of its commit, taken
-    before any on_commit callback of the write (the publication) runs."""
+def committed(write: Callable[[], object]) -> float:
+    """Runs ``write`` in a transaction; the monotonic time its commit returned,
+    taken before any on_commit callback of the write runs."""
     from django.db import transaction
 
     stamps: list[float] = []
@@ -227,16 +228,15 @@ def set_discount(category_id: int, percent: Decimal | None) -> float:
 
 
 def serving(
-    *, debug: bool = False, log: Path | None = None, profile: Path | None = None
+    settings: Mapping[str, str] | None = None, *, profile: Path | None = None
 ) -> AbstractAsyncContextManager[Server]:
-    """A fresh server. ``debug`` logs every SQL statement (DEBUG=1 LOG_LEVEL=DEBUG
-    would not do: Django's `django` logger stops at INFO); with ``profile`` it
-    runs bench.profiled_asgi, whose ``profiling()`` phases go to that file."""
-    settings = {"DJANGO_SETTINGS_MODULE": "bench.sql_log_settings"} if debug else {}
+    """A fresh server, on the default settings but ``settings``; with
+    ``profile`` it runs bench.profiled_asgi, whose ``profiling()`` phases go
+    to that file."""
     if profile is None:
-        return servers.serving(settings, log=log)
-    settings["PROFILE_PATH"] = str(profile)
-    return servers.serving(settings, app="bench.profiled_asgi:application", log=log)
+        return servers.serving(settings)
+    profiled = {**(settings or {}), "PROFILE_PATH": str(profile)}
+    return servers.serving(profiled, app="bench.profiled_asgi:application")
 
 
 def profiling(server: Server, profile: Path | None) -> AbstractContextManager[None]:
@@ -251,20 +251,19 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
     if not url.startswith(("postgres://", "postgresql://")):
         progress("Set DATABASE_URL to a PostgreSQL database (created when missing).")
         return 1
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    os.environ["BROADCAST_PREFIX"] = f"bench-live-{uuid.uuid4().hex[:12]}"
     await asyncio.to_thread(ensure_seeded, url, SEEDED_PRODUCTS)
     setup_django()
     writer = Writer()
+    sql = await writer.run(psycopg.connect, url)
     try:
         category = await writer.run(discount_category)
         await asyncio.to_thread(vacuum, url)
         products = await writer.run(handful)
         progress(
-            f"{database_name(url)}: {product_count(url):,} products; Redis prefix "
-            f"{os.environ['BROADCAST_PREFIX']}; sections: {', '.join(options.sections)}"
+            f"{database_name(url)}: {product_count(url):,} products; "
+            f"sections: {', '.join(options.sections)}"
         )
-        bench = Bench(writer, products, category)
+        bench = Bench(writer, sql, products, category)
         output: list[str] = []
         started = time.monotonic()
         for scenario in scenarios:
@@ -273,6 +272,7 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
         progress(f"done in {time.monotonic() - started:.0f} s")
         print("\n".join(output).lstrip("\n"))
     finally:
+        await writer.run(sql.close)
         writer.close()
     return 0
 

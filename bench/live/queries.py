@@ -1,96 +1,196 @@
-"""Queries per change: the SQL statements one server runs for a price change
-as its live subscribers grow from 1 to 1,000, the goal being a constant.
+"""Queries per change: the database work of the servers for one price
+change, with 1 and 1,000 live subscribers, on one and on two processes; the
+goals being a constant in the subscribers and at most one read of the log
+per process for a group of changes.
 
     DATABASE_URL=postgres://.../conveyor_bench_live python -m bench.live.queries [--quick]
+
+PostgreSQL counts the scans of every table (``pg_stat_user_tables``:
+``seq_scan + idx_scan``): of ``products_productchange``, the reads of the
+log; of ``products_product``, the reads of the changed rows. The counts are
+the database's, whoever asked, so the writer's own scans are counted alone
+in the same run (the same writes, no server) and taken off. A backend
+publishes its counts when it goes idle, at most once a second, else within
+10 s: every count is taken after ``QUIET`` seconds with no work. The servers
+of the per-change counts poll the log once an hour rather than every second
+(``CHANGE_LOG_POLL_INTERVAL``), so that each read counted is one a change
+caused; the poll's own reads are counted apart, on default servers with no
+change at all.
 
 The run and its database are ``bench.live.harness``'s; ``python -m
 bench.live`` runs this with the other scenarios.
 """
 
 import asyncio
-import re
-import statistics
+import os
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from pathlib import Path
+from dataclasses import dataclass
+
+import psycopg
 
 from bench.live import harness
-from bench.live.clients import ClientGroup, subscribed
+from bench.live.clients import CLIENT_PROCESSES, ClientGroup, subscribed
 from bench.live.harness import Bench, Options, Scenario, product_gid, serving
 from bench.live.price_changes import FanOut
 from bench.scenarios import progress
+from bench.servers import Server
 
-STATEMENT = re.compile(r" django\.db\.backends \(\d+\.\d+\) (.*?); args=")
+LOG, ROWS = "products_productchange", "products_product"
+LOG_KEY = "products_productchange_pkey"
+# Seconds of no work before a count: PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s) and some.
+QUIET = 11.5
+NO_POLL = {"CHANGE_LOG_POLL_INTERVAL": "3600"}
+POLL_WINDOW = 30.0  # seconds the default servers are counted idle
+
+
+@dataclass(frozen=True)
+class Scans:
+    reads: float  # of the log: its statements
+    log: float  # of the log: every scan
+    rows: float  # of the products
+
+    def __sub__(self, other: "Scans") -> "Scans":
+        return Scans(self.reads - other.reads, self.log - other.log, self.rows - other.rows)
+
+    def __truediv__(self, n: float) -> "Scans":
+        return Scans(self.reads / n, self.log / n, self.rows / n)
+
+
+def table_scans(url: str) -> Scans:
+    """The scans of the log and of the products so far, on a connection of
+    its own (whose statistics snapshot is fresh). A read of the log
+    (``products.changes.read_changes``) is one statement, whose plan may OR
+    bitmap scans of both its indexes, but scans its primary key once (or the
+    table, sequentially): those count the reads."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        found: dict[str, int] = dict(
+            conn.execute(
+                "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0)"
+                " FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+                ([LOG, ROWS],),
+            ).fetchall()
+        )
+        row = conn.execute(
+            "SELECT t.seq_scan + i.idx_scan FROM pg_stat_user_tables t"
+            " JOIN pg_stat_user_indexes i ON i.relid = t.relid"
+            " WHERE t.relname = %s AND i.indexrelname = %s",
+            (LOG, LOG_KEY),
+        ).fetchone()
+    assert row is not None
+    return Scans(row[0], found[LOG], found[ROWS])
+
+
+async def counted(url: str, work: Callable[[], Awaitable[None]]) -> Scans:
+    """The scans of every backend during ``work``."""
+    await asyncio.sleep(QUIET)
+    before = await asyncio.to_thread(table_scans, url)
+    await work()
+    await asyncio.sleep(QUIET)
+    return await asyncio.to_thread(table_scans, url) - before
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    processes: int
+    per_change: Scans  # the servers' own, all processes together
 
 
 async def measure(bench: Bench, options: Options) -> list[str]:
-    writer, products = bench.writer, bench.products
-    progress("counting queries per change…")
+    url = os.environ["DATABASE_URL"]
+    writer, products, k = bench.writer, bench.products, options.query_changes
+    progress("counting the servers' queries per change…")
     variables = {"filter": {"ids": [product_gid(pk) for pk in products]}, "b": 100}
-    rows: list[str] = []
-    every: list[int] = []
-    kinds: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "server.log"
-        async with serving(debug=True, log=log) as server, AsyncExitStack() as stack:
-            fanout = FanOut(writer, products, [server])
-            groups: list[ClientGroup] = []
-            for level in options.query_levels:
-                more = level - sum(len(g.snapshot_sizes) for g in groups)
-                groups.append(
-                    await stack.enter_async_context(subscribed([server.ws_url], more, variables))
-                )
-                await fanout.change(groups)  # warm-up
-                counts = []
-                for _ in range(options.query_changes):
-                    await server.idle()
-                    _, offset = statements(log, 0)
-                    await fanout.change(groups)
-                    await asyncio.sleep(0.5)
-                    await server.idle()
-                    found, offset = statements(log, offset)
-                    counts.append(len(found))
-                    for statement in found:
-                        kinds[shape(statement)] = kinds.get(shape(statement), 0) + 1
-                progress(f"  {level:,} subscribers: {counts} statements")
-                every += counts
-                rows.append(
-                    f"| {level:,} | {statistics.mean(counts):.1f} | {min(counts)}–{max(counts)} |"
-                )
+
+    async def changes(fanout: FanOut, groups: Sequence[ClientGroup]) -> Scans:
+        async def work() -> None:
+            for _ in range(k):
+                await fanout.change(groups, "sql")
+
+        return await counted(url, work) / k
+
+    writer_alone = await changes(FanOut(writer, bench.sql, products, []), [])
+    progress(f"  the writer alone: {writer_alone} per change")
+    counts: list[Count] = []
+    for processes in (1, 2):
+        async with AsyncExitStack() as stack:
+            servers: list[Server] = [
+                await stack.enter_async_context(serving(NO_POLL)) for _ in range(processes)
+            ]
+            urls = [server.ws_url for server in servers]
+            fanout = FanOut(writer, bench.sql, products, servers)
+            few = await stack.enter_async_context(
+                subscribed(urls, processes, variables, processes=processes)
+            )
+            await fanout.change([few])  # warm-up
+            scans = await changes(fanout, [few]) - writer_alone
+            label = f"{processes}" + (" (1 per process)" if processes > 1 else "")
+            counts.append(Count(label, processes, scans))
+            progress(f"  {processes} process(es), {processes} subscribers: {scans}")
+            more = options.query_subscribers - processes
+            rest = await stack.enter_async_context(subscribed(urls, more, variables))
+            await fanout.change([few, rest])  # warm-up
+            scans = await changes(fanout, [few, rest]) - writer_alone
+            label = f"{options.query_subscribers:,}" + (
+                " (half per process)" if processes > 1 else ""
+            )
+            counts.append(Count(label, processes, scans))
+            progress(f"  {processes} process(es), {options.query_subscribers} subscribers: {scans}")
+
+    async def idle() -> None:
+        await asyncio.sleep(POLL_WINDOW)
+
+    async with (
+        serving() as a,
+        serving() as b,
+        subscribed([a.ws_url, b.ws_url], 2, variables, processes=2),
+    ):
+        polls = await counted(url, idle) / (2 * (POLL_WINDOW + QUIET))
+    progress(f"  the poll: {polls} per second per process")
+    constant = all(
+        a.per_change == b.per_change for a, b in zip(counts[::2], counts[1::2], strict=True)
+    )
+    within = all(count.per_change.reads / count.processes <= 1 for count in counts)
     lines = [
         "#### Queries per change",
         "",
-        "| Live subscribers | SQL statements per change (server) | range |",
-        "|---|---|---|",
-        *rows,
+        "| Server processes | Live subscribers | log reads per change | per process "
+        "| log scans per change | product-row scans per change | per process |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {c.processes} | {c.label} | {c.per_change.reads:.2f} "
+            f"| {c.per_change.reads / c.processes:.2f} | {c.per_change.log:.2f} "
+            f"| {c.per_change.rows:.2f} | {c.per_change.rows / c.processes:.2f} |"
+            for c in counts
+        ),
+        f"| 2, default settings, no change | 1 per process | the poll, per second and "
+        f"process: | {polls.reads:.2f} | {polls.log:.2f} | {polls.rows:.2f} | |",
         "",
-        f"{options.query_changes} price changes per level after a warm-up change, on one "
-        "server started with `DEBUG = True` and the `django.db.backends` logger at DEBUG "
-        "(`bench.sql_log_settings`), whose log lines of SQL statements were counted from "
-        "just before the commit until the server had been idle for 0.3 s after the last receipt (and at least 0.5 s). The writer's own statements "
-        "run in the benchmark's process and are not counted. Statements seen:",
+        f"Scans counted by PostgreSQL (`pg_stat_user_tables`, `seq_scan + idx_scan`) of "
+        f"`{LOG}` (the log) and `{ROWS}` (the changed rows), over {k} price changes written "
+        f"by SQL, one at a time as in the fan-out, after a warm-up change; the writer's own "
+        f"scans, counted alone in the same run ({writer_alone.log:.2f} log, "
+        f"{writer_alone.rows:.2f} product-row scans per change: its read of the version, "
+        "its UPDATE), taken off. A log read is one statement "
+        f"(`products.changes.read_changes`), counted by the scans of `{LOG_KEY}` (plus any "
+        "sequential scan of the log): its plan scans that index once, and may OR bitmap "
+        "scans of the index on `transaction_id` for the frontier's unfinished "
+        "transactions, which the log scans count too. Every count after "
+        f"{QUIET:g} s of quiet: a backend publishes its counts when it goes idle, at most "
+        "once a second, else within 10 s. The servers of the per-change rows poll the log "
+        "once an hour (`CHANGE_LOG_POLL_INTERVAL=3600`), so that every read counted is one a "
+        "change caused; the last row is two default servers (a poll every second) with one "
+        f"subscriber each and no change, counted over {POLL_WINDOW + QUIET:g} s. The many "
+        f"subscribers are spread over {CLIENT_PROCESSES} client processes, each connected to "
+        "one server, in turn.",
         "",
-        *(f"- {count} × `{kind}`" for kind, count in sorted(kinds.items(), key=lambda i: -i[1])),
-        "",
-        f"Goal: a constant — {'met' if min(every) == max(every) else 'missed'}.",
+        f"Goals: the same work at 1 and at {options.query_subscribers:,} subscribers — "
+        f"{'met' if constant else 'missed'}; at most one log read per process per change — "
+        f"{'met' if within else 'missed'}.",
     ]
     return lines
-
-
-def statements(log: Path, offset: int) -> tuple[list[str], int]:
-    """The SQL statements the server logged after ``offset``, and the new offset."""
-    data = log.read_bytes()
-    found = STATEMENT.findall(data[offset:].decode(errors="replace"))
-    return found, len(data)
-
-
-def shape(statement: str) -> str:
-    """A statement without its columns and literals: equal queries count as one kind."""
-    statement = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", statement)
-    statement = re.sub(r"IN \([^)]*\)", "IN (…)", statement)
-    return re.sub(r"\b\d+\b", "N", statement)
 
 
 SCENARIO = Scenario("queries", measure)

@@ -50,45 +50,50 @@ def fingerprint(criteria: ProductCriteria) -> str:
     return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]
 
 
-def encode(position: StreamPosition, keyset: Keyset, criteria: ProductCriteria) -> str:
-    frontier = position.frontier
-    return _signer.sign_object(
-        [
-            VERSION,
-            keyset.name,
-            fingerprint(criteria),
-            position.after,
-            position.snapshot_complete,
-            position.live,
-            None
-            if frontier is None
-            else [frontier.position, list(frontier.in_flight), frontier.unfinished_from],
-        ],
-        compress=True,
-    )
+class Tokens:
+    """The resume tokens of one stream, bound to its ordering and filter."""
 
+    def __init__(self, keyset: Keyset, criteria: ProductCriteria) -> None:
+        self._ordering = keyset.name
+        self._fingerprint = fingerprint(criteria)
 
-def decode(token: str, keyset: Keyset, criteria: ProductCriteria) -> StreamPosition:
-    """The position in ``token``, checked to belong to this stream."""
-    try:
-        payload: Any = _signer.unsign_object(token)
-    except (signing.BadSignature, ValueError, UnicodeDecodeError):
-        raise InvalidCursor(
-            "Invalid resume token: it is malformed or was altered; use a resumeToken as it is."
-        ) from None
-    if not (isinstance(payload, list) and len(payload) == 7 and payload[0] == VERSION):
-        raise InvalidCursor("Invalid resume token: it was made by another version of this API.")
-    _, ordering, made_for, after, complete, live, frontier = payload
-    if ordering != keyset.name or made_for != fingerprint(criteria):
-        raise InvalidCursor(
-            "This resume token was made for another filter or orderBy; "
-            "resume with the filter and orderBy of the stream it came from."
+    def encode(self, position: StreamPosition) -> str:
+        frontier = position.frontier
+        return _signer.sign_object(
+            [
+                VERSION,
+                self._ordering,
+                self._fingerprint,
+                position.after,
+                position.snapshot_complete,
+                position.live,
+                None
+                if frontier is None
+                else [frontier.position, list(frontier.in_flight), frontier.unfinished_from],
+            ]
         )
-    return StreamPosition(
-        after=after,
-        snapshot_complete=complete,
-        live=live,
-        frontier=None
-        if frontier is None
-        else Frontier(frontier[0], tuple(frontier[1]), frontier[2]),
-    )
+
+    def decode(self, token: str) -> StreamPosition:
+        """The position in ``token``, checked to belong to this stream."""
+        try:
+            payload: Any = _signer.unsign_object(token)
+        except (signing.BadSignature, ValueError, UnicodeDecodeError):
+            raise InvalidCursor(
+                "Invalid resume token: it is malformed or was altered; use a resumeToken as it is."
+            ) from None
+        if not (isinstance(payload, list) and len(payload) == 7 and payload[0] == VERSION):
+            raise InvalidCursor("Invalid resume token: it was made by another version of this API.")
+        _, ordering, made_for, after, complete, live, frontier = payload
+        if ordering != self._ordering or made_for != self._fingerprint:
+            raise InvalidCursor(
+                "This resume token was made for another filter or orderBy; "
+                "resume with the filter and orderBy of the stream it came from."
+            )
+        return StreamPosition(
+            after=after,
+            snapshot_complete=complete,
+            live=live,
+            frontier=None
+            if frontier is None
+            else Frontier(frontier[0], tuple(frontier[1]), frontier[2]),
+        )

@@ -57,9 +57,14 @@ class ProductBatch(PartlyShared):
     snapshot_complete: bool = strawberry.field(
         description="True on the last SNAPSHOT batch and on every LIVE batch."
     )
-    resume_token: str = strawberry.field(
-        description="Pass as `resume` to go on from just after this batch."
-    )
+    # What the client has been told once it has this batch, and the tokens
+    # of its stream: a token is signed only for clients that select it.
+    told: strawberry.Private[StreamPosition]
+    tokens: strawberry.Private[resume.Tokens]
+
+    @strawberry.field(description="Pass as `resume` to go on from just after this batch.")
+    def resume_token(self) -> str:
+        return self.tokens.encode(self.told)
 
     # A LIVE batch's products are shared by every subscriber sent them
     # (products.live): so is all of the batch but its place in each stream.
@@ -132,7 +137,7 @@ async def resumed(
     given = {argument.name.value for argument in arguments}
     if given & {"after", "live"}:
         raise ClientError("`after` and `live` come from the `resume` token: give neither with it.")
-    start = resume.decode(token, keyset, criteria)
+    start = resume.Tokens(keyset, criteria).decode(token)
     if start.frontier is not None:
         async with readers.borrow(urgent=True):
             horizon = await sync_to_async(changes.pruned_through)()
@@ -177,9 +182,7 @@ class Stream:
         self._keyset = keyset
         self._batch_size = batch_size
         self._sequence = count(1)
-
-    def _token(self, position: StreamPosition) -> str:
-        return resume.encode(position, self._keyset, self._criteria)
+        self._tokens = resume.Tokens(keyset, criteria)
 
     async def snapshot(self, start: StreamPosition) -> AsyncIterator[ProductBatch]:
         keyset = self._keyset
@@ -197,9 +200,8 @@ class Stream:
                 removed_ids=[],
                 cursor=cursor if window.rows else None,
                 snapshot_complete=window.last,
-                resume_token=self._token(
-                    replace(start, after=cursor, snapshot_complete=window.last)
-                ),
+                told=replace(start, after=cursor, snapshot_complete=window.last),
+                tokens=self._tokens,
             )
 
     async def done(self, start: StreamPosition) -> AsyncIterator[ProductBatch]:
@@ -210,7 +212,8 @@ class Stream:
             removed_ids=[],
             cursor=None,
             snapshot_complete=True,
-            resume_token=self._token(start),
+            told=start,
+            tokens=self._tokens,
         )
 
     async def live(self, feed: Feed) -> AsyncIterator[ProductBatch]:
@@ -225,5 +228,6 @@ class Stream:
                 ],
                 cursor=None,
                 snapshot_complete=True,
-                resume_token=self._token(told),
+                told=told,
+                tokens=self._tokens,
             )

@@ -264,10 +264,12 @@ class LiveProducts:
     async def _read(self) -> None:
         """Offers every feed what is news to it."""
         while True:
-            frontiers = {self._frontier, *(feed.frontier for feed in self._feeds)}
+            # Only the feeds whose frontiers the read covers are offered it: one
+            # added while it is read (a resumed one behind) waits for the next.
+            feeds = list(self._feeds)
+            frontiers = {self._frontier, *(feed.frontier for feed in feeds)}
             async with readers.borrow(urgent=True):  # subscribers wait for these
                 read = await sync_to_async(changes.read_changes)(frontiers)
-            feeds = list(self._feeds)
             news = {id for feed in feeds for id in changes.changed_ids(read.changes, feed.frontier)}
             rows = await read_products(news) if news else {}
             for feed in feeds:

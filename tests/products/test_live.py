@@ -16,7 +16,7 @@ from strawberry.types import ExecutionResult
 from api.graphql.execution import SharedList
 from api.schema import schema
 from products import services
-from products.changes import Change, Frontier, LogRead
+from products.changes import Change, Frontier, LogRead, current_frontier
 from products.factories import ProductFactory
 from products.live import Feed, LiveProducts, LiveUpdatesLost
 from products.models import Product
@@ -81,6 +81,21 @@ async def test_a_change_is_read_once_for_every_feed(queries):
     # One list for all: api.graphql.execution completes it once per selection.
     assert all(changes.products is received[0].products for changes in received)
     assert received[0].products[0].version == 2
+
+
+async def test_a_feed_resumed_as_the_tailer_starts_is_told_what_it_missed():
+    # The tailer's first read starts before the feed it was started for is
+    # added: that read must not move the feed past changes it did not cover.
+    product = await sync_to_async(ProductFactory.create)()
+    since = await sync_to_async(current_frontier)()
+    await save(product.pk)
+    live = LiveProducts()
+    async with live.feed(ProductCriteria(), since) as feed:
+        async with asyncio.timeout(5):
+            changes = await anext(feed.changes(10))
+
+    assert [p.pk for p in changes.products] == [product.pk]
+    assert changes.products[0].version == 2
 
 
 async def test_a_burst_of_changes_is_coalesced_into_batches_of_the_limit():

@@ -2,9 +2,10 @@
 second what is older than 5 s (CHANGE_LOG_RETENTION=5,
 CHANGE_LOG_PRUNE_INTERVAL=1) while a writer makes steady stock changes by
 SQL, against the same run on a server that never prunes
-(CHANGE_LOG_PRUNE_INTERVAL=0): the log's rows and its
-``pg_total_relation_size`` sampled every few seconds, and the bytes a
-change costs.
+(CHANGE_LOG_PRUNE_INTERVAL=0), and against pruning with the benchmark
+itself running ``VACUUM`` of the log every 10 s (as autovacuum would, where
+it is on): the log's rows and its ``pg_total_relation_size`` sampled every
+few seconds, and the bytes a change costs.
 
     DATABASE_URL=postgres://.../conveyor_bench_resume python -m bench.resume.log_size
         [--duration S] [--rate N]
@@ -31,6 +32,7 @@ from bench.scenarios import progress
 RETENTION = 5
 PRUNE_INTERVAL = 1
 SAMPLE_EVERY = 5.0  # seconds
+VACUUM_EVERY = 2  # samples, in the round that vacuums the log itself
 TICK = 0.05  # seconds between the writer's UPDATEs
 LOG = "products_productchange"
 
@@ -38,6 +40,7 @@ LOG = "products_productchange"
 @dataclass
 class Round:
     label: str
+    vacuums: bool = False  # VACUUM of the log every VACUUM_EVERY samples
     changes: int = 0
     seconds: float = 0.0
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (s, rows, bytes)
@@ -54,26 +57,35 @@ class Round:
 async def measure(bench: Bench, options: Options) -> list[str]:
     url = bench.log_url
     ids = await product_ids(url)
-    settings = {
-        f"pruned every {PRUNE_INTERVAL} s, {RETENTION} s kept": {
-            "CHANGE_LOG_RETENTION": str(RETENTION),
-            "CHANGE_LOG_PRUNE_INTERVAL": str(PRUNE_INTERVAL),
-        },
-        "never pruned (baseline)": {"CHANGE_LOG_PRUNE_INTERVAL": "0"},
+    pruning = {
+        "CHANGE_LOG_RETENTION": str(RETENTION),
+        "CHANGE_LOG_PRUNE_INTERVAL": str(PRUNE_INTERVAL),
     }
+    pruned = f"pruned every {PRUNE_INTERVAL} s, {RETENTION} s kept"
+    plan = [
+        (Round(pruned), pruning),
+        (Round(f"{pruned}, VACUUM every {VACUUM_EVERY * SAMPLE_EVERY:.0f} s", True), pruning),
+        (Round("never pruned (baseline)"), {"CHANGE_LOG_PRUNE_INTERVAL": "0"}),
+    ]
     rounds = []
-    for label, environment in settings.items():
-        progress(f"log size, {label}: {options.rate}/s for {options.duration:.0f} s…")
+    for round, environment in plan:
+        progress(f"log size, {round.label}: {options.rate}/s for {options.duration:.0f} s…")
         await asyncio.to_thread(empty_log, url)
         server = Restartable(url, environment)
         await server.start()
         try:
-            rounds.append(await observed(Round(label), url, ids, options))
+            rounds.append(await observed(round, url, ids, options))
         finally:
             await server.stop()
         last = rounds[-1].samples[-1]
         progress(f"  {rounds[-1].changes:,} changes; end: {last[1]:,} rows, {last[2]:,} bytes")
-    return report(rounds, options)
+    return report(rounds, options, await setting(url, "autovacuum"))
+
+
+async def setting(url: str, name: str) -> str:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        row = await (await conn.execute("SELECT current_setting(%s)", (name,))).fetchone()
+    return str(row[0]) if row else "?"
 
 
 async def product_ids(url: str) -> list[int]:
@@ -96,6 +108,8 @@ async def observed(round: Round, url: str, ids: Sequence[int], options: Options)
         writing = asyncio.create_task(write(url, ids, options))
         while not writing.done():
             round.samples.append(await size(conn, time.perf_counter() - started))
+            if round.vacuums and len(round.samples) % VACUUM_EVERY == 0:
+                await conn.execute(f"VACUUM {LOG}")
             await asyncio.wait([writing], timeout=SAMPLE_EVERY)
         round.changes, round.seconds = writing.result()
         round.samples.append(await size(conn, time.perf_counter() - started))
@@ -128,8 +142,8 @@ async def write(url: str, ids: Sequence[int], options: Options) -> tuple[int, fl
     return made, time.perf_counter() - started
 
 
-def report(rounds: Sequence[Round], options: Options) -> list[str]:
-    pruned, kept = rounds
+def report(rounds: Sequence[Round], options: Options, autovacuum: str) -> list[str]:
+    pruned, vacuumed, kept = rounds
     lines = [
         "#### The change log's size, pruned and not",
         "",
@@ -153,9 +167,13 @@ def report(rounds: Sequence[Round], options: Options) -> list[str]:
         f"stock changes a second by SQL (one UPDATE every {TICK * 1000:.0f} ms), on a "
         f"server started with CHANGE_LOG_RETENTION={RETENTION} and "
         f"CHANGE_LOG_PRUNE_INTERVAL={PRUNE_INTERVAL}, then on one with "
-        "CHANGE_LOG_PRUNE_INTERVAL=0, each round from an emptied log. Rows, pruned: "
-        f"{series(pruned.rows)}; never pruned: {series(kept.rows)}. Bytes per change, never "
-        f"pruned: {grown / kept.changes:.0f} ({kib(grown)} for {kept.changes:,} changes).",
+        "CHANGE_LOG_PRUNE_INTERVAL=0, each round from an emptied log; in the second round "
+        f"the benchmark runs `VACUUM` of the log every {VACUUM_EVERY * SAMPLE_EVERY:.0f} s. "
+        f"PostgreSQL's autovacuum: {autovacuum}. Rows, pruned: {series(pruned.rows)}; "
+        f"sizes (KiB), pruned: {series([s // 1024 for s in pruned.sizes])}; pruned and "
+        f"vacuumed: {series([s // 1024 for s in vacuumed.sizes])}; never pruned: "
+        f"{series([s // 1024 for s in kept.sizes])}. Bytes per change, never pruned: "
+        f"{grown / kept.changes:.0f} ({kib(grown)} for {kept.changes:,} changes).",
     ]
 
 

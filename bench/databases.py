@@ -63,10 +63,11 @@ def vacuum(url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def ensure_seeded(url: str, products: int) -> int:
-    """Creates, migrates and seeds (``products`` products, ``--seed 1``) the
-    database of ``url`` when missing or empty; the products it then holds,
-    which may be more when a benchmark added its own beside the seeded ones."""
+def ensure_seeded(url: str, products: int, categories: int | None = None) -> int:
+    """Creates, migrates and seeds (``products`` products, ``--seed 1``, and
+    ``--categories`` when given) the database of ``url`` when missing or
+    empty; the products it then holds, which may be more when a benchmark
+    added its own beside the seeded ones."""
     name = database_name(url)
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
         found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
@@ -80,16 +81,18 @@ def ensure_seeded(url: str, products: int) -> int:
         count = 0
     if count == 0:
         progress(f"seeding {name} with {products:,} products…")
-        manage(url, "seed_products", "--count", str(products), "--seed", "1", "--no-progress")
+        spread = [] if categories is None else ["--categories", str(categories)]
+        seed = ["seed_products", "--count", str(products), "--seed", "1", *spread]
+        manage(url, *seed, "--no-progress")
         vacuum(url)
         count = product_count(url) or 0
     return count
 
 
-def ensure_database(url: str, products: int) -> None:
+def ensure_database(url: str, products: int, categories: int | None = None) -> None:
     """``ensure_seeded``, then exits when the database holds another number of
     products than ``products``, which no figure could be compared with."""
-    count = ensure_seeded(url, products)
+    count = ensure_seeded(url, products, categories)
     if count != products:
         name = database_name(url)
         raise SystemExit(

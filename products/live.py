@@ -263,15 +263,12 @@ class LiveProducts:
     async def _read(self) -> None:
         """Offers every feed what is news to it."""
         while True:
-            frontiers = {self._frontier, *(feed.frontier for feed in self._feeds)}
+            # Only the feeds whose frontiers the read covers are offered it: one
+            # added while it is read (a resumed one behind) waits for the next.
+            feeds = list(self._feeds)
+            frontiers = {self._frontier, *(feed.frontier for feed in feeds)}
             async with readers.borrow(urgent=True):  # subscribers wait for these
                 read = await sync_to_async(changes.read_changes)(frontiers)
-            # A feed that came during the read is offered it only if the read
-            # was made for where it stands, as a new feed's (where the process
-            # stood) was. One resumed from further back would be moved past
-            # changes the read did not look for: it waits for the next read,
-            # which its coming asked for.
-            feeds = [feed for feed in self._feeds if feed.frontier in frontiers]
             news = {id for feed in feeds for id in read.news_to(feed.frontier)}
             rows = await read_products(news) if news else {}
             for feed in feeds:

@@ -264,10 +264,14 @@ class LiveProducts:
     async def _read(self) -> None:
         """Offers every feed what is news to it."""
         while True:
-            frontiers = {self._frontier, *(feed.frontier for feed in self._feeds)}
+            # Only the feeds this read is for: one that came while it ran may
+            # stand behind where it started (a resumed one does), and the
+            # read would move it past changes it was never offered. It has
+            # the next read, which its coming wakes.
+            feeds = list(self._feeds)
+            frontiers = {self._frontier, *(feed.frontier for feed in feeds)}
             async with readers.borrow(urgent=True):  # subscribers wait for these
                 read = await sync_to_async(changes.read_changes)(frontiers)
-            feeds = list(self._feeds)
             news = {id for feed in feeds for id in changes.changed_ids(read.changes, feed.frontier)}
             rows = await read_products(news) if news else {}
             for feed in feeds:

@@ -16,7 +16,7 @@ from strawberry.types import ExecutionResult
 from api.graphql.execution import SharedList
 from api.schema import schema
 from products import services
-from products.changes import Change, Frontier, LogRead
+from products.changes import Change, Frontier, LogRead, current_frontier
 from products.factories import ProductFactory
 from products.live import Feed, LiveProducts, LiveUpdatesLost
 from products.models import Product
@@ -81,6 +81,19 @@ async def test_a_change_is_read_once_for_every_feed(queries):
     # One list for all: api.graphql.execution completes it once per selection.
     assert all(changes.products is received[0].products for changes in received)
     assert received[0].products[0].version == 2
+
+
+async def test_a_resumed_feed_is_offered_what_changed_since_its_frontier():
+    """It comes as the tailer starts, and its first read, from where the
+    process stands, is already running: that read is not for it."""
+    product = await sync_to_async(ProductFactory.create)()
+    since = await sync_to_async(current_frontier)()
+    await save(product.pk)
+    live = LiveProducts()
+    async with live.feed(ProductCriteria(), since) as feed:
+        changes = await asyncio.wait_for(anext(feed.changes(10)), 5)
+
+    assert [(p.pk, p.version) for p in changes.products] == [(product.pk, 2)]
 
 
 async def test_a_burst_of_changes_is_coalesced_into_batches_of_the_limit():

@@ -3,7 +3,7 @@ real uvicorn: the rest of a snapshot, then what changed while the client was
 away (and little more), then live changes; and the tokens refused, each with
 its error code."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -79,6 +79,12 @@ def in_database(**lookups: Any) -> dict[str, tuple[int, str]]:
     """What a client of the products matching ``lookups`` should hold."""
     products = Product.objects.filter(**lookups)
     return {gid(Product, p.pk): (p.version, str(p.discounted_price)) for p in products}
+
+
+def showing(product: Product, version: int) -> Callable[[LiveView], bool]:
+    """Whether a view holds ``product`` at ``version``."""
+    id = gid(Product, product.pk)
+    return lambda view: id in view.products and view.products[id]["version"] == version
 
 
 async def converged(view: LiveView, **lookups: Any) -> None:
@@ -200,7 +206,7 @@ async def test_a_live_stream_resumed_mid_snapshot_ends_equal_to_the_database(
         # Changes are sent in the log's order: once this one is in, every
         # change from before it has been.
         await update(sent[3].pk, stock=sent[3].stock + 1)
-        await view.until(lambda v: v.products[gid(Product, sent[3].pk)]["version"] == 2)
+        await view.until(showing(sent[3], 2))
         await converged(view, **matching)
 
     again = rows(view.batches[resumed_from:])
@@ -221,7 +227,7 @@ async def test_a_live_stream_resumed_in_live_is_sent_what_changed_meanwhile(
 
     async with live_view(uvicorn_server, protocol, batchSize=3) as view:
         await update(first.pk, stock=first.stock + 1)
-        await view.until(lambda v: v.products[gid(Product, first.pk)]["version"] == 2)
+        await view.until(showing(first, 2))
     assert view.batches[-1]["phase"] == "LIVE"
     told = await versions()
 
@@ -240,7 +246,7 @@ async def test_a_live_stream_resumed_in_live_is_sent_what_changed_meanwhile(
         # Changes are sent in the log's order: once this one is in, every
         # change from before it has been.
         await update(others[9].pk, stock=others[9].stock + 1)
-        await view.until(lambda v: v.products[gid(Product, others[9].pk)]["version"] == 2)
+        await view.until(showing(others[9], 2))
         await converged(view)
     meanwhile = view.batches[resumed_from:]
     assert {batch["phase"] for batch in meanwhile} == {"LIVE"}
@@ -257,6 +263,30 @@ async def test_a_live_stream_resumed_in_live_is_sent_what_changed_meanwhile(
     assert [rows([batch]) for batch in view.batches[resumed_from:]] == [
         [gid(Product, others[10].pk)]
     ]
+
+
+async def test_streams_sent_the_same_live_batch_each_resume_from_their_own_token(
+    uvicorn_server,
+):
+    """Their LIVE batches share the completion of their products, and not
+    the token, which names each stream's filter and place."""
+    shelf = await sync_to_async(CategoryFactory.create)()
+    product = await sync_to_async(ProductFactory.create)(category=shelf)
+    filters = [{}, {"categories": [gid(Category, shelf.pk)]}]
+    async with (
+        live_view(uvicorn_server, "graphql-transport-ws", filter=filters[0]) as everything,
+        live_view(uvicorn_server, "graphql-transport-ws", filter=filters[1]) as on_the_shelf,
+    ):
+        await update(product.pk, stock=product.stock + 1)
+        for view in (everything, on_the_shelf):
+            await view.until(showing(product, 2))
+    assert everything.resume_token != on_the_shelf.resume_token
+
+    views = zip((everything, on_the_shelf), filters, strict=True)
+    for version, (view, filter) in enumerate(views, start=3):
+        async with resumed_view(uvicorn_server, "graphql-transport-ws", view, filter=filter):
+            await update(product.pk, stock=product.stock + version)
+            await view.until(showing(product, version))
 
 
 def flipped(token: str) -> str:

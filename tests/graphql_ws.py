@@ -7,7 +7,7 @@ written once and run over both.
 
 import json
 import socket as socket_module
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,7 +42,7 @@ class GraphQLWebSocket:
         kind = "stop" if self.legacy else "complete"
         await self.socket.send(json.dumps({"id": operation_id, "type": kind}))
 
-    async def results(self, operation_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def results(self, operation_id: str) -> AsyncGenerator[dict[str, Any], None]:
         """The payloads (``data``/``errors``) of one operation until it completes."""
         while True:
             message = await self.receive()

@@ -53,7 +53,8 @@ class SharedList(list[Any]):
 
 class PartlyShared:
     """An object that many executions complete alike but for its
-    ``own_fields``: the others are completed once per selection, when
+    ``own_fields`` (named as the schema names them, as a document selects
+    them): the others are completed once per selection, when
     ``sharing()`` names the SharedList to keep them with and the object's
     state that they depend on."""
 

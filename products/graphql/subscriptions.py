@@ -68,7 +68,7 @@ class ProductBatch(PartlyShared):
 
     # A LIVE batch's products are shared by every subscriber sent them
     # (products.live): so is all of the batch but its place in each stream.
-    own_fields: ClassVar[frozenset[str]] = frozenset({"sequence", "resume_token"})
+    own_fields: ClassVar[frozenset[str]] = frozenset({"sequence", "resumeToken"})
 
     def sharing(self) -> tuple[SharedList, Hashable] | None:
         if not isinstance(self.products, SharedList):

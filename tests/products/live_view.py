@@ -1,32 +1,48 @@
 """A live ``productStream`` client, as a storefront keeps one: per id, the
-product with the highest ``version``; removed ids dropped."""
+product with the highest ``version``; removed ids dropped. It may disconnect
+and go on with the ``resumeToken`` of the last batch it applied."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from tests.graphql_ws import graphql_websocket
 
 BATCH = """
-    phase sequence cursor snapshotComplete removedIds resumeToken
-    products { id sku price discountPercent discountedPrice stock version category { id } }
+fragment Batch on ProductBatch {
+  phase sequence cursor snapshotComplete removedIds resumeToken
+  products { id sku price discountPercent discountedPrice stock version category { id } }
+}
 """
-LIVE_STREAM = f"""
-subscription Live($filter: ProductFilter, $batchSize: Int) {{
-  productStream(filter: $filter, batchSize: $batchSize, live: true) {{ {BATCH} }}
-}}
+LIVE_STREAM = (
+    """
+subscription Live($filter: ProductFilter, $orderBy: ProductOrder, $batchSize: Int) {
+  productStream(filter: $filter, orderBy: $orderBy, batchSize: $batchSize, live: true) {
+    ...Batch
+  }
+}
 """
-RESUMED_STREAM = f"""
-subscription Resumed($filter: ProductFilter, $batchSize: Int, $resume: String!) {{
-  productStream(filter: $filter, batchSize: $batchSize, resume: $resume) {{ {BATCH} }}
-}}
+    + BATCH
+)
+# `live` and `after` come from the token.
+RESUMED_STREAM = (
+    """
+subscription Resumed(
+  $filter: ProductFilter, $orderBy: ProductOrder, $batchSize: Int, $resume: String!
+) {
+  productStream(filter: $filter, orderBy: $orderBy, batchSize: $batchSize, resume: $resume) {
+    ...Batch
+  }
+}
 """
+    + BATCH
+)
 
 
 class LiveView:
-    def __init__(self, products: dict[str, dict[str, Any]] | None = None) -> None:
-        self.products: dict[str, dict[str, Any]] = dict(products or {})
+    def __init__(self) -> None:
+        self.products: dict[str, dict[str, Any]] = {}
         self.batches: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
         self._failure: BaseException | None = None
@@ -49,6 +65,12 @@ class LiveView:
     def live_batches(self) -> list[dict[str, Any]]:
         return [batch for batch in self.batches if batch["phase"] == "LIVE"]
 
+    @property
+    def resume_token(self) -> str:
+        """The token of the last batch applied."""
+        token: str = self.batches[-1]["resumeToken"]
+        return token
+
     async def until(self, condition: Callable[["LiveView"], bool], within: float = 10) -> None:
         """Waits until ``condition`` holds after some batch; fails after ``within`` seconds."""
         async with asyncio.timeout(within):
@@ -62,22 +84,13 @@ class LiveView:
 
 
 @asynccontextmanager
-async def live_view(
-    base_url: str, protocol: str, *, resume: LiveView | None = None, **variables: Any
+async def following(
+    base_url: str, protocol: str, view: LiveView, query: str, variables: dict[str, Any]
 ) -> AsyncIterator[LiveView]:
-    """A live subscription, kept up to date in the background; yields once its
-    snapshot is complete. With ``resume``, it goes on from that view's last
-    batch (its ``resumeToken``), holding that view's products to begin with,
-    and yields at once: a live stream resumed has nothing to send until
-    something changed."""
+    """Applies the batches of one live subscription to ``view`` in the
+    background, until the client disconnects on leaving."""
     async with graphql_websocket(base_url, protocol) as socket:
-        if resume is None:
-            operation_id = await socket.subscribe(LIVE_STREAM, variables)
-            view = LiveView()
-        else:
-            token = resume.batches[-1]["resumeToken"]
-            operation_id = await socket.subscribe(RESUMED_STREAM, {**variables, "resume": token})
-            view = LiveView(resume.products)
+        operation_id = await socket.subscribe(query, variables)
 
         async def receive() -> None:
             try:
@@ -90,8 +103,24 @@ async def live_view(
 
         receiving = asyncio.create_task(receive())
         try:
-            if resume is None:
-                await view.until(lambda v: bool(v.batches) and v.batches[-1]["snapshotComplete"])
             yield view
         finally:
             receiving.cancel()
+
+
+@asynccontextmanager
+async def live_view(base_url: str, protocol: str, **variables: Any) -> AsyncIterator[LiveView]:
+    """A live subscription, kept up to date in the background; yields once its
+    snapshot is complete."""
+    async with following(base_url, protocol, LiveView(), LIVE_STREAM, variables) as view:
+        await view.until(lambda v: bool(v.batches) and v.batches[-1]["snapshotComplete"])
+        yield view
+
+
+def resumed_view(
+    base_url: str, protocol: str, view: LiveView, **variables: Any
+) -> AbstractAsyncContextManager[LiveView]:
+    """``view`` kept up to date again, from the token of its last batch;
+    ``variables`` (its filter, any batchSize) besides."""
+    resumed = {**variables, "resume": view.resume_token}
+    return following(base_url, protocol, view, RESUMED_STREAM, resumed)

@@ -61,6 +61,10 @@ class LiveView:
         self._failure = error
         self._changed.set()
 
+    def reconnected(self) -> None:
+        """The failure of its last connection is behind it."""
+        self._failure = None
+
     @property
     def live_batches(self) -> list[dict[str, Any]]:
         return [batch for batch in self.batches if batch["phase"] == "LIVE"]
@@ -89,6 +93,7 @@ async def following(
 ) -> AsyncIterator[LiveView]:
     """Applies the batches of one live subscription to ``view`` in the
     background, until the client disconnects on leaving."""
+    view.reconnected()
     async with graphql_websocket(base_url, protocol) as socket:
         operation_id = await socket.subscribe(query, variables)
 

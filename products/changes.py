@@ -27,8 +27,10 @@ from django.db import connection, transaction
 
 from products.models import ChangeLogHorizon, ProductChange
 
-# Log rows read at most by one query; more are read by the next.
-ROWS_PER_READ = 10_000
+# Log rows read at most by one query; more are read by the next. A burst (a
+# category's discount over 10,000 products) is read, offered and sent a
+# thousand changes at a time: the first go out before the rest are read.
+ROWS_PER_READ = 1000
 # Above every transaction id: no transaction is unfinished from there on.
 NO_TRANSACTION = 2**63 - 1
 

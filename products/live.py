@@ -35,7 +35,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
@@ -99,6 +99,7 @@ class Feed:
         on_overrun: Callable[[], None] = no_one_to_tell,
     ) -> None:
         self.criteria = criteria
+        self._criteria_key = criteria.key()
         # Where in the log the feed stands: all before it has been offered.
         self.frontier = frontier
         self._share = share
@@ -120,21 +121,13 @@ class Feed:
         """How many changes wait to be sent."""
         return len(self._pending)
 
-    def offer(self, read: LogRead, rows: Mapping[int, Product]) -> None:
-        """Takes from ``read`` what is news to this feed."""
-        before, self.frontier = self.frontier, read.advance(self.frontier)
+    def offer(self, offer: "Offer") -> None:
+        """Takes from ``offer`` what is news to this feed."""
+        before, self.frontier = self.frontier, offer.read.advance(self.frontier)
         if self._lost:
             return
-        criteria = self.criteria
         pending = self._pending
-        for id in read.news_to(before):
-            product = rows.get(id)
-            if product is not None and criteria.matches(product):
-                shown: Product | None = product
-            elif criteria.could_have_held(id, deleted=product is None):
-                shown = None
-            else:
-                continue
+        for id, shown in offer.shown(before, self.criteria, self._criteria_key):
             waiting = pending.get(id)
             # A product waiting keeps its place, and the frontier of its
             # first change: nothing before that has been told.
@@ -174,6 +167,34 @@ class Feed:
                 frontier=told,
             )
             self._away_since = None
+
+
+class Offer:
+    """A read of the log and the rows it names, as feeds take it: what a
+    filter makes of the changes news to a frontier is decided once, for all
+    the feeds that stand there with equal filters (a thousand subscribers of
+    one storefront's view)."""
+
+    def __init__(self, read: LogRead, rows: Mapping[int, Product]) -> None:
+        self.read = read
+        self._rows = rows
+        self._shown: dict[tuple[Frontier, Hashable], list[tuple[int, Product | None]]] = {}
+
+    def shown(
+        self, frontier: Frontier, criteria: ProductCriteria, key: Hashable
+    ) -> list[tuple[int, Product | None]]:
+        """The products news at ``frontier`` that a view of ``criteria``
+        (whose key is ``key``) shows, or drops (None)."""
+        shown = self._shown.get((frontier, key))
+        if shown is None:
+            shown = self._shown[frontier, key] = []
+            for id in self.read.news_to(frontier):
+                product = self._rows.get(id)
+                if product is not None and criteria.matches(product):
+                    shown.append((id, product))
+                elif criteria.could_have_held(id, deleted=product is None):
+                    shown.append((id, None))
+        return shown
 
 
 class LiveProducts:
@@ -271,8 +292,9 @@ class LiveProducts:
                 read = await sync_to_async(changes.read_changes)(frontiers)
             news = {id for feed in feeds for id in read.news_to(feed.frontier)}
             rows = await read_products(news) if news else {}
+            offer = Offer(read, rows)
             for feed in feeds:
-                feed.offer(read, rows)
+                feed.offer(offer)
             self._frontier = read.advance(self._frontier)
             if not read.full:
                 return

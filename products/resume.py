@@ -9,8 +9,7 @@ token of one stream does not resume another.
 """
 
 import hashlib
-from dataclasses import dataclass, fields
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -18,7 +17,7 @@ from django.core import signing
 from api.graphql.errors import InvalidCursor
 from api.paging.keyset import Keyset
 from products.changes import Frontier
-from products.selectors import DecimalRange, ProductCriteria
+from products.selectors import ProductCriteria
 
 VERSION = 1
 _signer = signing.Signer(salt="conveyor.resume")
@@ -32,22 +31,9 @@ class StreamPosition:
     frontier: Frontier | None  # live streams: where in the log the client stands
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, DecimalRange):
-        return [_canonical(value.gte), _canonical(value.lte)]
-    if isinstance(value, frozenset | set | list | tuple):
-        return sorted(value)
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")  # 10 and 10.00 alike
-    raise TypeError(f"no canonical form for {value!r}")
-
-
 def fingerprint(criteria: ProductCriteria) -> str:
     """The same for equal criteria, in every process."""
-    canonical = [_canonical(getattr(criteria, field.name)) for field in fields(criteria)]
-    return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr(criteria.key()).encode()).hexdigest()[:16]
 
 
 class Tokens:

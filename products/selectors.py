@@ -1,8 +1,8 @@
 """Reads of the catalog: the filters and orderings every reader shares (the
 GraphQL connections, and later the streams and exports)."""
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Hashable
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import Enum
 
@@ -30,6 +30,17 @@ class DecimalRange:
         return (self.gte is None or value >= self.gte) and (self.lte is None or value <= self.lte)
 
 
+def _canonical(value: object) -> Hashable:
+    if isinstance(value, DecimalRange):
+        return (_canonical(value.gte), _canonical(value.lte))
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")  # 10 and 10.00 alike
+    if isinstance(value, Collection) and not isinstance(value, str):
+        return tuple(sorted(value))
+    assert value is None or isinstance(value, bool | int | str), value
+    return value
+
+
 @dataclass(frozen=True)
 class ProductCriteria:
     """What a reader asks of the catalog; ``None`` means "any"."""
@@ -41,6 +52,11 @@ class ProductCriteria:
     discounted_price: DecimalRange | None = None
     on_sale: bool | None = None
     in_stock: bool | None = None
+
+    def key(self) -> tuple[Hashable, ...]:
+        """The same for equal criteria, whatever the kinds of their
+        collections or the exponents of their decimals, in every process."""
+        return tuple(_canonical(getattr(self, field.name)) for field in fields(self))
 
     def matches(self, product: Product) -> bool:
         """What ``filter_products`` selects, decided for one loaded product: live

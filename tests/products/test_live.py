@@ -18,7 +18,7 @@ from api.schema import schema
 from products import services
 from products.changes import Change, Frontier, LogRead, current_frontier
 from products.factories import ProductFactory
-from products.live import Feed, LiveProducts, LiveUpdatesLost
+from products.live import Feed, LiveProducts, LiveUpdatesLost, Offer
 from products.models import Product
 from products.selectors import DecimalRange, ProductCriteria, filter_products
 from tests.conftest import catalog_with_ties
@@ -197,7 +197,7 @@ def changed(feed: Feed, ids: list[int], rows: dict[int, Product] | None = None) 
     another, and ``rows`` as the products are now (missing: deleted)."""
     start = feed.frontier.position
     log = [Change(start + n, 0, id) for n, id in enumerate(ids, 1)]
-    feed.offer(LogRead(log, Frontier(start + len(ids))), rows or {})
+    feed.offer(Offer(LogRead(log, Frontier(start + len(ids))), rows or {}))
 
 
 async def test_a_feed_with_too_many_changes_waiting_is_overrun(settings):
@@ -265,6 +265,6 @@ def test_a_feed_takes_only_what_is_news_to_it():
         [Change(11, 1, 1), Change(12, 2, 2), Change(8, 99, 3), Change(13, 3, 4)],
         Frontier(13, in_flight=(100,)),
     )
-    feed.offer(read, {})
+    feed.offer(Offer(read, {}))
     assert list(feed._pending) == [3, 4]
     assert feed.frontier == Frontier(13, in_flight=(100,))

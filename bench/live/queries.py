@@ -9,7 +9,11 @@ PostgreSQL counts the scans of every table (``pg_stat_user_tables``:
 ``seq_scan + idx_scan``): of ``products_productchange``, the reads of the
 log; of ``products_product``, the reads of the changed rows. The counts are
 the database's, whoever asked, so the writer's own scans are counted alone
-in the same run (the same writes, no server) and taken off. A backend
+in the same run (the same writes, no server) and taken off. One read of the
+log is one statement but several scans, so what a read costs in these counts
+is measured in the same run too: this process reads the log itself, with no
+server, and the servers' reads are their scans of the log's primary key over
+a read's. A backend
 publishes its counts when it goes idle, at most once a second, else within
 10 s: every count is taken after ``QUIET`` seconds with no work. The servers
 of the per-change counts poll the log once an hour rather than every second
@@ -26,7 +30,8 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -37,33 +42,40 @@ from bench.live.price_changes import FanOut
 from bench.scenarios import progress
 from bench.servers import Server
 
+if TYPE_CHECKING:
+    from products.changes import Frontier
+
 LOG, ROWS = "products_productchange", "products_product"
 LOG_KEY = "products_productchange_pkey"
 # Seconds of no work before a count: PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s) and some.
 QUIET = 11.5
 NO_POLL = {"CHANGE_LOG_POLL_INTERVAL": "3600"}
 POLL_WINDOW = 30.0  # seconds the default servers are counted idle
+CALIBRATION_READS = 20  # log reads of this process per kind of read measured
 
 
 @dataclass(frozen=True)
 class Scans:
-    reads: float  # of the log: its statements
+    key: float  # of the log: its primary key, and any sequential scan
     log: float  # of the log: every scan
     rows: float  # of the products
 
     def __sub__(self, other: "Scans") -> "Scans":
-        return Scans(self.reads - other.reads, self.log - other.log, self.rows - other.rows)
+        return Scans(self.key - other.key, self.log - other.log, self.rows - other.rows)
 
     def __truediv__(self, n: float) -> "Scans":
-        return Scans(self.reads / n, self.log / n, self.rows / n)
+        return Scans(self.key / n, self.log / n, self.rows / n)
+
+    def __str__(self) -> str:
+        return f"{self.key:.2f} key, {self.log:.2f} log, {self.rows:.2f} product-row scans"
 
 
 def table_scans(url: str) -> Scans:
     """The scans of the log and of the products so far, on a connection of
-    its own (whose statistics snapshot is fresh). A read of the log
-    (``products.changes.read_changes``) is one statement, whose plan may OR
-    bitmap scans of both its indexes, but scans its primary key once (or the
-    table, sequentially): those count the reads."""
+    its own (whose statistics snapshot is fresh). The scans of the log's
+    primary key (and any sequential one) count its reads, at so many a read
+    (``Read``); the scans of its index on ``transaction_id`` depend on the
+    frontier's unfinished transactions too."""
     with psycopg.connect(url, autocommit=True) as conn:
         found: dict[str, int] = dict(
             conn.execute(
@@ -92,10 +104,53 @@ async def counted(url: str, work: Callable[[], Awaitable[None]]) -> Scans:
 
 
 @dataclass(frozen=True)
+class Read:
+    """What one read of the log (``products.changes.read_changes``, one
+    statement) costs in the counts, measured in this process."""
+
+    empty: Scans  # finding nothing, as most polls
+    one: Scans  # finding one change, as the read a change causes
+
+
+def read_log(frontier: "Frontier", times: int) -> int:
+    """Reads the log at ``frontier`` ``times`` times; the changes each read found."""
+    from products.changes import read_changes
+
+    (found,) = {len(read_changes([frontier]).changes) for _ in range(times)}
+    return found
+
+
+def frontiers() -> tuple["Frontier", "Frontier"]:
+    """Where a reader starting now stands, and the same one change behind."""
+    from products.changes import current_frontier
+
+    now = current_frontier()
+    return now, replace(now, position=now.position - 1)
+
+
+async def calibrated(bench: Bench, url: str) -> Read:
+    """A read's scans, counted as the servers' are; the log must hold a change."""
+    now, behind = await bench.writer.run(frontiers)
+
+    async def reads(frontier: "Frontier", expected: int) -> Scans:
+        async def work() -> None:
+            found = await bench.writer.run(read_log, frontier, CALIBRATION_READS)
+            assert found == expected, f"a calibration read found {found} changes"
+
+        scans = await counted(url, work) / CALIBRATION_READS
+        if scans.key <= 0:
+            raise SystemExit(f"a log read scanned no key of {LOG}: {scans}")
+        return scans
+
+    return Read(await reads(now, 0), await reads(behind, 1))
+
+
+@dataclass(frozen=True)
 class Count:
     label: str
     processes: int
     per_change: Scans  # the servers' own, all processes together
+    reads: float  # of the log, per change, all processes together
 
 
 async def measure(bench: Bench, options: Options) -> list[str]:
@@ -113,6 +168,13 @@ async def measure(bench: Bench, options: Options) -> list[str]:
 
     writer_alone = await changes(FanOut(writer, bench.sql, products, []), [])
     progress(f"  the writer alone: {writer_alone} per change")
+    read = await calibrated(bench, url)
+    progress(f"  one log read of this process: {read.empty} empty, {read.one} finding a change")
+
+    def count(label: str, processes: int, scans: Scans) -> Count:
+        progress(f"  {processes} process(es), {label} subscribers: {scans} per change")
+        return Count(label, processes, scans, scans.key / read.one.key)
+
     counts: list[Count] = []
     for processes in (1, 2):
         async with AsyncExitStack() as stack:
@@ -127,8 +189,7 @@ async def measure(bench: Bench, options: Options) -> list[str]:
             await fanout.change([few])  # warm-up
             scans = await changes(fanout, [few]) - writer_alone
             label = f"{processes}" + (" (1 per process)" if processes > 1 else "")
-            counts.append(Count(label, processes, scans))
-            progress(f"  {processes} process(es), {processes} subscribers: {scans}")
+            counts.append(count(label, processes, scans))
             more = options.query_subscribers - processes
             rest = await stack.enter_async_context(subscribed(urls, more, variables))
             await fanout.change([few, rest])  # warm-up
@@ -136,8 +197,7 @@ async def measure(bench: Bench, options: Options) -> list[str]:
             label = f"{options.query_subscribers:,}" + (
                 " (half per process)" if processes > 1 else ""
             )
-            counts.append(Count(label, processes, scans))
-            progress(f"  {processes} process(es), {options.query_subscribers} subscribers: {scans}")
+            counts.append(count(label, processes, scans))
 
     async def idle() -> None:
         await asyncio.sleep(POLL_WINDOW)
@@ -148,25 +208,34 @@ async def measure(bench: Bench, options: Options) -> list[str]:
         subscribed([a.ws_url, b.ws_url], 2, variables, processes=2),
     ):
         polls = await counted(url, idle) / (2 * (POLL_WINDOW + QUIET))
-    progress(f"  the poll: {polls} per second per process")
-    constant = all(
-        a.per_change == b.per_change for a, b in zip(counts[::2], counts[1::2], strict=True)
-    )
-    within = all(count.per_change.reads / count.processes <= 1 for count in counts)
+    poll_reads = polls.key / read.empty.key
+    progress(f"  the poll: {polls}, {poll_reads:.2f} reads per second per process")
+
+    # Compared as printed: two decimals.
+    def same(a: Count, b: Count) -> bool:
+        return (round(a.reads, 2), round(a.per_change.rows, 2)) == (
+            round(b.reads, 2),
+            round(b.per_change.rows, 2),
+        )
+
+    constant = all(same(a, b) for a, b in zip(counts[::2], counts[1::2], strict=True))
+    within = all(round(c.reads / c.processes, 2) <= 1 for c in counts)
     lines = [
         "#### Queries per change",
         "",
         "| Server processes | Live subscribers | log reads per change | per process "
-        "| log scans per change | product-row scans per change | per process |",
-        "|---|---|---|---|---|---|---|",
+        "| key scans per change | log scans per change | product-row scans per change "
+        "| per process |",
+        "|---|---|---|---|---|---|---|---|",
         *(
-            f"| {c.processes} | {c.label} | {c.per_change.reads:.2f} "
-            f"| {c.per_change.reads / c.processes:.2f} | {c.per_change.log:.2f} "
+            f"| {c.processes} | {c.label} | {c.reads:.2f} | {c.reads / c.processes:.2f} "
+            f"| {c.per_change.key:.2f} | {c.per_change.log:.2f} "
             f"| {c.per_change.rows:.2f} | {c.per_change.rows / c.processes:.2f} |"
             for c in counts
         ),
         f"| 2, default settings, no change | 1 per process | the poll, per second and "
-        f"process: | {polls.reads:.2f} | {polls.log:.2f} | {polls.rows:.2f} | |",
+        f"process: | {poll_reads:.2f} | {polls.key:.2f} | {polls.log:.2f} | {polls.rows:.2f} "
+        "| |",
         "",
         f"Scans counted by PostgreSQL (`pg_stat_user_tables`, `seq_scan + idx_scan`) of "
         f"`{LOG}` (the log) and `{ROWS}` (the changed rows), over {k} price changes written "
@@ -174,10 +243,17 @@ async def measure(bench: Bench, options: Options) -> list[str]:
         f"scans, counted alone in the same run ({writer_alone.log:.2f} log, "
         f"{writer_alone.rows:.2f} product-row scans per change: its read of the version, "
         "its UPDATE), taken off. A log read is one statement "
-        f"(`products.changes.read_changes`), counted by the scans of `{LOG_KEY}` (plus any "
-        "sequential scan of the log): its plan scans that index once, and may OR bitmap "
-        "scans of the index on `transaction_id` for the frontier's unfinished "
-        "transactions, which the log scans count too. Every count after "
+        "(`products.changes.read_changes`) but several scans, measured in the same run: "
+        f"this benchmark's process read the log {CALIBRATION_READS} times at the current "
+        f"frontier, finding nothing ({read.empty.key:.2f} key scans, {read.empty.log:.2f} "
+        f"log scans per read), and {CALIBRATION_READS} times one change behind it "
+        f"({read.one.key:.2f} key scans, {read.one.log:.2f} log scans per read). Key scans "
+        f"are those of `{LOG_KEY}` plus any sequential scan of the log; the log reads per "
+        "change are the key scans over a read's finding a change, the poll's over an empty "
+        "read's. The log scans also count those of the index on `transaction_id`, whose "
+        "number depends on the frontier's unfinished transactions (the writers', never the "
+        "subscribers'): the goals compare the reads and the product-row scans. "
+        "Every count after "
         f"{QUIET:g} s of quiet: a backend publishes its counts when it goes idle, at most "
         "once a second, else within 10 s. The servers of the per-change rows poll the log "
         "once an hour (`CHANGE_LOG_POLL_INTERVAL=3600`), so that every read counted is one a "
@@ -186,7 +262,8 @@ async def measure(bench: Bench, options: Options) -> list[str]:
         f"subscribers are spread over {CLIENT_PROCESSES} client processes, each connected to "
         "one server, in turn.",
         "",
-        f"Goals: the same work at 1 and at {options.query_subscribers:,} subscribers — "
+        f"Goals: the same work (log reads, product-row scans) at 1 and at "
+        f"{options.query_subscribers:,} subscribers — "
         f"{'met' if constant else 'missed'}; at most one log read per process per change — "
         f"{'met' if within else 'missed'}.",
     ]

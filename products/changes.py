@@ -13,8 +13,10 @@ position and every row those transactions wrote, wherever they sit.
 SQLite has one writer at a time, which takes its positions and commits
 before the next one begins: there, the position alone is exact.
 
-These functions query the database synchronously: callers run them on a
-reader thread (api.paging.readers).
+The reading functions query the database synchronously: callers run them
+on a reader thread (api.paging.readers). ``wakeups`` tell this process's
+readers to look now, from any thread: SQLite's triggers cannot notify, so
+the writes of this process wake them when they commit (``wake_on_commit``).
 """
 
 import asyncio

@@ -85,7 +85,8 @@ async def measure(bench: Bench, options: Options) -> list[str]:
         "",
         f"`services.save_category` sets a {DISCOUNT}% discount on a category of "
         f"{DISCOUNT_PRODUCTS:,} products that all inherit it (one UPDATE, "
-        f"{DISCOUNT_PRODUCTS // 1000} change events of 1,000). The subscribers filter on that "
+        f"{DISCOUNT_PRODUCTS:,} rows of the change log, read 1,000 at a time). The subscribers "
+        "filter on that "
         "category and `onSale: true`, so their snapshot is empty and all "
         f"{DISCOUNT_PRODUCTS:,} products enter their view through LIVE batches. Times from "
         "the commit; 'all held' when a subscriber holds every product at its new version. "

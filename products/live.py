@@ -239,7 +239,7 @@ class LiveProducts:
                 self._tailing = None
 
     async def _start(self) -> None:
-        if self._tailing is None:
+        if self._tailing is None or self._tailing.done():
             self._ready = asyncio.get_running_loop().create_future()
             self._tailing = asyncio.create_task(self._tail(self._ready))
         assert self._ready is not None
@@ -306,16 +306,21 @@ async def current_frontier() -> Frontier:
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    """``attempt()``'s result, once the database lets it be had: the feeds
-    wait meanwhile, and miss nothing, since the log keeps it."""
+    """``attempt()``'s result, once it can be had: the feeds wait meanwhile,
+    and miss nothing, since the log keeps it. Whatever fails (the database,
+    or a bug, which is logged with its traceback) is tried again: a tailer
+    that stopped would leave every live stream of the process open and
+    silent."""
     retry = RETRY_FIRST
     while True:
         try:
             return await attempt()
         except DatabaseError as error:
             logger.warning("could not read the change log (%s); trying again", error)
-            await asyncio.sleep(retry)
-            retry = min(retry * 2, RETRY_MAX)
+        except Exception:
+            logger.exception("reading the change log failed; trying again")
+        await asyncio.sleep(retry)
+        retry = min(retry * 2, RETRY_MAX)
 
 
 async def read_products(ids: Collection[int]) -> dict[int, Product]:

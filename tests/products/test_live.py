@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from strawberry.types import ExecutionResult
 
 from api.graphql.execution import SharedList
 from api.schema import schema
+from products import live as live_module
 from products import services
 from products.changes import Change, Frontier, LogRead, current_frontier
 from products.factories import ProductFactory
@@ -268,3 +269,24 @@ def test_a_feed_takes_only_what_is_news_to_it():
     feed.offer(Offer(read, {}))
     assert list(feed._pending) == [3, 4]
     assert feed.frontier == Frontier(13, in_flight=(100,))
+
+
+async def test_a_read_that_fails_is_tried_again_and_the_feed_misses_nothing(monkeypatch, caplog):
+    product = await sync_to_async(ProductFactory.create)()
+    read_products = live_module.read_products
+    failures = [RuntimeError("a bug"), DatabaseError("the database went away")]
+
+    async def failing_at_first(ids):
+        if failures:
+            raise failures.pop(0)
+        return await read_products(ids)
+
+    monkeypatch.setattr(live_module, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(live_module, "read_products", failing_at_first)
+    async with LiveProducts().feed(ProductCriteria()) as feed:
+        await save(product.pk)
+        changes = await asyncio.wait_for(anext(feed.changes(10)), 5)
+
+    assert [(p.pk, p.version) for p in changes.products] == [(product.pk, 2)]
+    assert failures == []
+    assert "reading the change log failed" in caplog.text

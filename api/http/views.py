@@ -44,6 +44,9 @@ class GraphQLView(AsyncGraphQLView):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
 
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken, so mutations
         # made from it with a session pass the CSRF check; this sets the cookie.

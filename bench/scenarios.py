@@ -4,6 +4,7 @@ also runs alone and offers only the flags it reads."""
 
 import argparse
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,3 +32,15 @@ def add_scenario_arguments(
     for flag, spec in flags.items():
         if flag in read:
             parser.add_argument(flag, **spec)
+
+
+async def measure(bench: Any, scenarios: Sequence[Any], options: Any) -> None:
+    """Runs on ``bench`` the ``scenarios`` that ``options.sections`` chooses,
+    in their order, and prints their tables together at the end."""
+    output: list[str] = []
+    started = time.perf_counter()
+    for scenario in scenarios:
+        if scenario.section in options.sections:
+            output += ["", *await scenario.measure(bench, options)]
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+    print("\n".join(output).lstrip("\n"))

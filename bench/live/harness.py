@@ -36,7 +36,7 @@ import psycopg
 
 from bench import servers
 from bench.databases import database_name, ensure_seeded, product_count, vacuum
-from bench.scenarios import add_scenario_arguments, progress
+from bench.scenarios import add_scenario_arguments, measure, progress
 from bench.servers import Server
 
 SEEDED_PRODUCTS = 10_000
@@ -264,13 +264,7 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
             f"sections: {', '.join(options.sections)}"
         )
         bench = Bench(writer, sql, products, category)
-        output: list[str] = []
-        started = time.monotonic()
-        for scenario in scenarios:
-            if scenario.section in options.sections:
-                output += ["", *await scenario.measure(bench, options)]
-        progress(f"done in {time.monotonic() - started:.0f} s")
-        print("\n".join(output).lstrip("\n"))
+        await measure(bench, scenarios, options)
     finally:
         await writer.run(sql.close)
         writer.close()

@@ -25,7 +25,7 @@ import psycopg
 from bench import servers
 from bench.databases import database_name, ensure_database, with_database
 from bench.resume.views import global_id
-from bench.scenarios import add_scenario_arguments, progress
+from bench.scenarios import add_scenario_arguments, measure, progress
 
 PRODUCTS = 1_000_000
 CATEGORIES = 100
@@ -187,13 +187,7 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
         f"{LOG_DATABASE}: {LOG_PRODUCTS:,}; sections: {', '.join(options.sections)}"
     )
     bench = Bench(url, log_url)
-    output: list[str] = []
-    started = time.perf_counter()
-    for scenario in scenarios:
-        if scenario.section in options.sections:
-            output += ["", *await scenario.measure(bench, options)]
-    progress(f"done in {time.perf_counter() - started:.0f} s")
-    print("\n".join(output).lstrip("\n"))
+    await measure(bench, scenarios, options)
     return 0
 
 

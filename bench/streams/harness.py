@@ -13,7 +13,6 @@ same run. Progress goes to stderr; the Markdown tables of results to stdout.
 import argparse
 import asyncio
 import os
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 from bench import servers
 from bench.databases import database_name, ensure_database, product_count, with_database
-from bench.scenarios import add_scenario_arguments, progress
+from bench.scenarios import add_scenario_arguments, measure, progress
 from bench.servers import Server
 
 BIG_PRODUCTS = 1_000_000
@@ -158,13 +157,7 @@ async def run(options: Options, scenarios: Sequence[Scenario]) -> int:
         f"sections: {', '.join(options.sections)}"
     )
     bench = Bench(small_url, big_url)
-    output: list[str] = []
-    started = time.perf_counter()
-    for scenario in scenarios:
-        if scenario.section in options.sections:
-            output += ["", *await scenario.measure(bench, options)]
-    progress(f"done in {time.perf_counter() - started:.0f} s")
-    print("\n".join(output).lstrip("\n"))
+    await measure(bench, scenarios, options)
     return 0
 
 

@@ -32,30 +32,25 @@ the subscriber's stream with ``LiveUpdatesLost`` when it comes back.
 """
 
 import asyncio
-import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
-from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from api.graphql.execution import SharedList
 from api.paging.readers import readers
 from api.postgresql.notifications import listen
+from api.retrying import retrying
 from products import changes, selectors
 from products.changes import Frontier, LogRead, wakeups
 from products.models import CHANGES_CHANNEL, Product
 from products.selectors import ProductCriteria
-
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Ids in one query of changed rows.
 ROWS_PER_QUERY = 1000
@@ -63,7 +58,6 @@ ROWS_PER_QUERY = 1000
 # slowest of many subscribers to reach a 10,000-product burst's last batch
 # without its completion having been dropped (which costs only time).
 SHARED_ROWS_KEPT = 20_000
-RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # seconds between attempts to read the log
 
 
 class LiveUpdatesLost(Exception):
@@ -270,11 +264,11 @@ class LiveProducts:
                 else None
             )
             try:
-                self._frontier = await retrying(current_frontier)
+                self._frontier = await retrying(current_frontier, "reading the change log")
                 ready.set_result(None)
                 while True:
                     woken.clear()
-                    await retrying(self._read)
+                    await retrying(self._read, "reading the change log")
                     with suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), settings.CHANGE_LOG_POLL_INTERVAL)
             finally:
@@ -303,24 +297,6 @@ class LiveProducts:
 async def current_frontier() -> Frontier:
     async with readers.borrow(urgent=True):
         return await sync_to_async(changes.current_frontier)()
-
-
-async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    """``attempt()``'s result, once it can be had: the feeds wait meanwhile,
-    and miss nothing, since the log keeps it. Whatever fails (the database,
-    or a bug, which is logged with its traceback) is tried again: a tailer
-    that stopped would leave every live stream of the process open and
-    silent."""
-    retry = RETRY_FIRST
-    while True:
-        try:
-            return await attempt()
-        except DatabaseError as error:
-            logger.warning("could not read the change log (%s); trying again", error)
-        except Exception:
-            logger.exception("reading the change log failed; trying again")
-        await asyncio.sleep(retry)
-        retry = min(retry * 2, RETRY_MAX)
 
 
 async def read_products(ids: Collection[int]) -> dict[int, Product]:

@@ -13,7 +13,6 @@ restored, and notifications sent meanwhile are lost, so each (re)connection
 also counts as one: whoever listens reads what it may have missed.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +21,9 @@ import psycopg
 from django.conf import settings
 from django.db import connections
 
-logger = logging.getLogger(__name__)
+from api.retrying import retrying
 
-RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # seconds between reconnection attempts
+logger = logging.getLogger(__name__)
 
 
 def connection_params() -> dict[str, Any]:
@@ -40,26 +39,29 @@ async def listen(channel: str, notified: Callable[[], None]) -> None:
     """Calls ``notified`` on every notification on ``channel`` and on every
     (re)connection, until cancelled; reconnects whenever the connection
     breaks."""
-    retry = RETRY_FIRST
     while True:
+        await retrying(lambda: _session(channel, notified), f"listening on {channel}")
+
+
+async def _session(channel: str, notified: Callable[[], None]) -> None:
+    """One connection's notifications, until it breaks. Failing to connect
+    raises (and is tried again later and later); losing a connection made
+    returns, so that the next is tried at once."""
+    async with await psycopg.AsyncConnection.connect(
+        **connection_params(),
+        autocommit=True,
+        # A connection cut without a word (a host gone) is found out
+        # by TCP keepalives within about half a minute.
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        application_name="conveyor-listener",
+    ) as connection:
+        await connection.execute(f"LISTEN {channel}")
+        notified()
         try:
-            async with await psycopg.AsyncConnection.connect(
-                **connection_params(),
-                autocommit=True,
-                # A connection cut without a word (a host gone) is found out
-                # by TCP keepalives within about half a minute.
-                keepalives=1,
-                keepalives_idle=10,
-                keepalives_interval=5,
-                keepalives_count=3,
-                application_name="conveyor-listener",
-            ) as connection:
-                await connection.execute(f"LISTEN {channel}")
-                retry = RETRY_FIRST
+            async for _ in connection.notifies():
                 notified()
-                async for _ in connection.notifies():
-                    notified()
         except psycopg.Error as error:
             logger.warning("lost the notifications of %s (%s); reconnecting", channel, error)
-        await asyncio.sleep(retry)
-        retry = min(retry * 2, RETRY_MAX)

@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError, connections, transaction
 from strawberry.types import ExecutionResult
 
+import api.retrying
 from api.graphql.execution import SharedList
 from api.schema import schema
 from products import live as live_module
@@ -281,7 +282,7 @@ async def test_a_read_that_fails_is_tried_again_and_the_feed_misses_nothing(monk
             raise failures.pop(0)
         return await read_products(ids)
 
-    monkeypatch.setattr(live_module, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(api.retrying, "RETRY_FIRST", 0.01)
     monkeypatch.setattr(live_module, "read_products", failing_at_first)
     async with LiveProducts().feed(ProductCriteria()) as feed:
         await save(product.pk)

@@ -16,6 +16,7 @@ import strawberry
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from api.graphql.errors import ClientError, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
@@ -133,9 +134,9 @@ async def resumed(
     info: Info, token: str, keyset: Keyset, criteria: ProductCriteria
 ) -> StreamPosition:
     """Where the stream of ``token`` stands, if it may go on."""
-    arguments = info._raw_info.field_nodes[0].arguments or ()
-    given = {argument.name.value for argument in arguments}
-    if given & {"after", "live"}:
+    field = info.selected_fields[0]  # the subscription's root field
+    assert isinstance(field, SelectedField)
+    if field.arguments.keys() & {"after", "live"}:  # those the document names
         raise ClientError("`after` and `live` come from the `resume` token: give neither with it.")
     start = resume.Tokens(keyset, criteria).decode(token)
     if start.frontier is not None:

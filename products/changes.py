@@ -109,21 +109,20 @@ def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> L
         if connection.vendor == "postgresql":
             in_flight = sorted({xid for frontier in frontiers for xid in frontier.in_flight})
             unfinished = [f.unfinished_from for f in frontiers if f.unfinished_from is not None]
-            # One statement: the rows and the transactions unfinished belong
-            # to the same snapshot.
+            # One statement, even when it finds nothing: the rows and the
+            # transactions unfinished must belong to the same snapshot. One
+            # that finished between two statements would be taken for read.
             cursor.execute(
-                f"SELECT position, transaction_id, product_id, {UNFINISHED_SQL} FROM {LOG}"
+                f"SELECT s.*, c.position, c.transaction_id, c.product_id"
+                f" FROM (SELECT {UNFINISHED_SQL}) s"
+                f" LEFT JOIN LATERAL (SELECT position, transaction_id, product_id FROM {LOG}"
                 " WHERE position > %s OR transaction_id = ANY(%s) OR transaction_id >= %s"
-                " ORDER BY position LIMIT %s",
+                " ORDER BY position LIMIT %s) c ON true ORDER BY c.position",
                 [since, in_flight, min(unfinished, default=NO_TRANSACTION), limit],
             )
-            rows = cursor.fetchall()
-            if rows:
-                snapshot = rows[0][3:]
-            else:
-                cursor.execute(f"SELECT {UNFINISHED_SQL}")
-                snapshot = cursor.fetchone()
-            still_in_flight, unfinished_from = tuple(sorted(snapshot[0] or ())), snapshot[1]
+            found = cursor.fetchall()
+            still_in_flight, unfinished_from = tuple(sorted(found[0][0] or ())), found[0][1]
+            rows = [row[2:] for row in found if row[2] is not None]
         else:
             cursor.execute(
                 f"SELECT position, transaction_id, product_id FROM {LOG}"

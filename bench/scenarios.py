@@ -5,7 +5,7 @@ also runs alone and offers only the flags it reads."""
 import argparse
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -15,12 +15,13 @@ def progress(line: str) -> None:
 
 def add_scenario_arguments(
     parser: argparse.ArgumentParser,
-    sections: Sequence[str],
+    scenarios: Sequence[Any],
     flags: Mapping[str, Mapping[str, Any]],
-    flags_read: Iterable[str],
-) -> None:
-    """``--section`` when the command runs more than one of ``sections``, and
-    those of ``flags`` that its scenarios read (``flags_read``)."""
+) -> tuple[str, ...]:
+    """``--section`` when the command runs more than one of ``scenarios``,
+    and those of ``flags`` that they read (each its ``flags``); the sections
+    of them all, in their order."""
+    sections = tuple(scenario.section for scenario in scenarios)
     if len(sections) > 1:
         parser.add_argument(
             "--section",
@@ -28,10 +29,11 @@ def add_scenario_arguments(
             choices=sections,
             help="run only this section (repeatable; default: all)",
         )
-    read = set(flags_read)
+    read = {flag for scenario in scenarios for flag in scenario.flags}
     for flag, spec in flags.items():
         if flag in read:
             parser.add_argument(flag, **spec)
+    return sections
 
 
 async def measure(bench: Any, scenarios: Sequence[Any], options: Any) -> None:

@@ -92,9 +92,7 @@ class Options:
         parser = argparse.ArgumentParser(prog=prog, description=description)
         parser.set_defaults(section=None, profile=None, subscribers=None, changes=None)
         parser.add_argument("--quick", action="store_true", help="fewer subscribers and changes")
-        sections = tuple(scenario.section for scenario in scenarios)
-        flags_read = (flag for scenario in scenarios for flag in scenario.flags)
-        add_scenario_arguments(parser, sections, FLAGS, flags_read)
+        sections = add_scenario_arguments(parser, scenarios, FLAGS)
         args = parser.parse_args(argv)
         quick: bool = args.quick
         return cls(

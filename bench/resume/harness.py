@@ -50,9 +50,7 @@ class Options:
     ) -> "Options":
         parser = argparse.ArgumentParser(prog=prog, description=doc)
         parser.set_defaults(section=None, duration=None, rate=None)
-        sections = tuple(scenario.section for scenario in scenarios)
-        flags_read = (flag for scenario in scenarios for flag in scenario.flags)
-        add_scenario_arguments(parser, sections, FLAGS, flags_read)
+        sections = add_scenario_arguments(parser, scenarios, FLAGS)
         args = parser.parse_args(argv)
         return cls(
             sections=tuple(args.section or sections),

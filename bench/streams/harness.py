@@ -71,9 +71,7 @@ class Options:
         parser = argparse.ArgumentParser(prog=prog, description=description)
         parser.set_defaults(section=None, clients=None, batch1_limit=None)
         parser.add_argument("--quick", action="store_true", help="fewer runs, shorter streams")
-        sections = tuple(scenario.section for scenario in scenarios)
-        flags_read = (flag for scenario in scenarios for flag in scenario.flags)
-        add_scenario_arguments(parser, sections, FLAGS, flags_read)
+        sections = add_scenario_arguments(parser, scenarios, FLAGS)
         parser.add_argument(
             "--deflate",
             action="store_true",

@@ -26,6 +26,9 @@ from api.retrying import retrying
 logger = logging.getLogger(__name__)
 
 
+LISTENER_NAME = "conveyor-listener"
+
+
 def connection_params() -> dict[str, Any]:
     if settings.DATABASE_NOTIFICATIONS_URL:
         return {"conninfo": settings.DATABASE_NOTIFICATIONS_URL}
@@ -47,17 +50,20 @@ async def _session(channel: str, notified: Callable[[], None]) -> None:
     """One connection's notifications, until it breaks. Failing to connect
     raises (and is tried again later and later); losing a connection made
     returns, so that the next is tried at once."""
-    async with await psycopg.AsyncConnection.connect(
+    params = {
+        # A connection cut without a word (a host gone) is found out by TCP
+        # keepalives within about half a minute, unless the settings say
+        # otherwise.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
         **connection_params(),
-        autocommit=True,
-        # A connection cut without a word (a host gone) is found out
-        # by TCP keepalives within about half a minute.
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        application_name="conveyor-listener",
-    ) as connection:
+    }
+    # Named apart from the pool's connections, after them if they are named.
+    named = params.get("application_name")
+    params["application_name"] = f"{named} listener" if named else LISTENER_NAME
+    async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as connection:
         await connection.execute(f"LISTEN {channel}")
         notified()
         try:

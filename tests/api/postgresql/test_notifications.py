@@ -1,10 +1,10 @@
 """The LISTEN connection of a process (api.postgresql.notifications)."""
 
 import asyncio
-from typing import Any
 
 import psycopg
 import pytest
+from django.db import connections
 
 from api.postgresql import notifications
 from tests.conftest import SUITE_ON_POSTGRESQL, served_database_url
@@ -24,10 +24,11 @@ CHANNEL = "conveyor_test_notifications"
 async def test_a_notification_wakes_the_listener_however_connections_are_named(
     monkeypatch: pytest.MonkeyPatch, configured: str | None, listener: str
 ) -> None:
-    params: dict[str, Any] = notifications.connection_params()
+    # Configured as DATABASE_URL's `?application_name=` configures it: in the
+    # connection's options, which the listener reads like the pool does.
     if configured:
-        params["application_name"] = configured
-    monkeypatch.setattr(notifications, "connection_params", lambda: params)
+        options = connections["default"].settings_dict["OPTIONS"]
+        monkeypatch.setitem(options, "application_name", configured)
     woken = asyncio.Event()
     listening = asyncio.create_task(notifications.listen(CHANNEL, woken.set))
     try:

@@ -49,7 +49,12 @@ typecheck: install
 schema: install
 	$(UV) run python manage.py export_schema api.schema --path schema.graphql
 
-test: lint typecheck
+# The JavaScript clients the tests run against the server (package-lock.json).
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+test: lint typecheck node_modules
 	$(UV) run pytest
 	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
 		echo "== again on PostgreSQL =="; \

@@ -21,6 +21,9 @@ from products.factories import CategoryFactory, ProductFactory
 from products.models import Product
 from tests.rates_server import RatesServer
 
+# The fixtures of the tests that open pages in Chromium (browser).
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # How often the servers the tests start read the change log besides their
 # wake-ups: the test process's own writes on SQLite wake no server.

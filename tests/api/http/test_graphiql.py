@@ -4,15 +4,13 @@ proves that it needs no CDN."""
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocket, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocket
 
 from accounts.factories import UserFactory
 from api.http.graphiql import PRODUCT_STREAM, PRODUCTS_PAGE
@@ -20,40 +18,8 @@ from products.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# Nothing in the background (updates, sync, components) and no name resolved:
-# the only host the browser can reach is the test server's loopback address.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",  # as root
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
-
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 RESPONSE = ".graphiql-response .CodeMirror"
-
-
-def chromium() -> str:
-    """Debian's Chromium. CI (.ci/run) installs it: there, its absence fails."""
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
-        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
-    return path
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module; Playwright starts it on a fresh, temporary
-    profile, and each test has a context of its own (no cookies, no storage)."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        yield browser
-        await browser.close()
 
 
 class GraphiQL:

@@ -10,7 +10,7 @@ RUN uv sync --locked --no-dev --no-install-project
 COPY . .
 # The code's bytecode as well: the server's user cannot write it, and would
 # otherwise compile every module at every start.
-RUN python -m compileall -q accounts api products
+RUN python -m compileall -q accounts api products storefront
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app conveyor

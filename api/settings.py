@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "api",
     "accounts",
     "products",
+    "storefront",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +233,9 @@ WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", str(1024 * 102
 # has been stuck sending for LIVE_STALL_TIMEOUT seconds.
 LIVE_MAX_PENDING = int(os.environ.get("LIVE_MAX_PENDING", "100000"))
 LIVE_STALL_TIMEOUT = float(os.environ.get("LIVE_STALL_TIMEOUT", "30"))
+
+# The live catalog page at /demo/ (storefront/), on unless in production.
+DEMO_PAGE = env_bool("DEMO_PAGE", not PRODUCTION)
 
 LOGGING = {
     "version": 1,

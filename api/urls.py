@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from api.http.lazy_views import imported_on_first_request
@@ -15,6 +15,7 @@ urlpatterns = [
     path("export/products.csv", export_products, {"format": "csv"}, name="export-csv"),
     path("export/products.ndjson", export_products, {"format": "ndjson"}, name="export-ndjson"),
     path("admin/", admin.site.urls),
+    path("demo/", include("storefront.urls")),
 ]
 
 # Errors Django answers itself are JSON too (api.http.error_responses).

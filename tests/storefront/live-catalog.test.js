@@ -179,7 +179,8 @@ const batch = (token, fields = {}) => ({
 function follow(client, timers, overrides = {}) {
   const seen = { batches: [], statuses: [], restarts: [] };
   const stop = followStream(client, {
-    query: "subscription …",
+    query: "subscription Stream …",
+    resumeQuery: "subscription Resumed …",
     variables: { filter: { onSale: true }, orderBy: { field: "PRICE" }, after: "tail" },
     onBatch: (b) => seen.batches.push(b),
     onStatus: (status, detail) => seen.statuses.push(detail === undefined ? status : [status, detail]),
@@ -196,6 +197,7 @@ describe("followStream", () => {
   it("subscribes live after the given cursor, and passes batches on", () => {
     const client = new FakeClient();
     const { seen } = follow(client, new FakeTimers());
+    assert.equal(client.last.payload.query, "subscription Stream …");
     assert.deepEqual(client.last.payload.variables, {
       filter: { onSale: true },
       orderBy: { field: "PRICE" },
@@ -215,6 +217,7 @@ describe("followStream", () => {
     client.last.sink.error({ code: 1006, reason: "" }); // a CloseEvent
     assert.deepEqual(timers.runAll(), [1000]);
     // The token stands for `after` and `live`.
+    assert.equal(client.last.payload.query, "subscription Resumed …");
     assert.deepEqual(client.last.payload.variables, {
       filter: { onSale: true },
       orderBy: { field: "PRICE" },

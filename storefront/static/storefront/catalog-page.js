@@ -15,6 +15,12 @@ const CARD = `fragment Card on Product {
   category { name }
 }`;
 
+const BATCH = `fragment Batch on ProductBatch {
+  phase snapshotComplete resumeToken removedIds
+  products { ...Card }
+}
+${CARD}`;
+
 const CATEGORIES = `query Categories { categories(first: 100) { edges { node { id name } } } }`;
 
 const PAGE = `query CatalogPage($first: Int!, $after: String, $filter: ProductFilter, $orderBy: ProductOrder) {
@@ -33,14 +39,20 @@ const TAIL = `query CatalogTail($filter: ProductFilter, $orderBy: ProductOrder) 
 }`;
 
 const STREAM = `subscription CatalogStream($filter: ProductFilter, $orderBy: ProductOrder,
-    $after: String, $live: Boolean, $resume: String) {
-  productStream(filter: $filter, orderBy: $orderBy, after: $after, live: $live,
-                resume: $resume, batchSize: ${BATCH_SIZE}) {
-    phase snapshotComplete resumeToken removedIds
-    products { ...Card }
+    $after: String, $live: Boolean!) {
+  productStream(filter: $filter, orderBy: $orderBy, after: $after, live: $live, batchSize: ${BATCH_SIZE}) {
+    ...Batch
   }
 }
-${CARD}`;
+${BATCH}`;
+
+const RESUMED_STREAM = `subscription CatalogStreamResumed($filter: ProductFilter,
+    $orderBy: ProductOrder, $resume: String!) {
+  productStream(filter: $filter, orderBy: $orderBy, resume: $resume, batchSize: ${BATCH_SIZE}) {
+    ...Batch
+  }
+}
+${BATCH}`;
 
 const $ = (id) => document.getElementById(id);
 const graphqlPath = document.body.dataset.graphqlUrl;
@@ -94,6 +106,7 @@ let stopStream = null;
 let totalCount = 0;
 let generation = 0; // of the filters: answers to older ones are dropped
 let loading = false;
+let streaming = false; // pages are read once the stream has begun, not before
 
 function announce(text) {
   $("announcer").textContent = text;
@@ -219,7 +232,7 @@ function announceChanges(joined, leftNames, updated) {
 }
 
 async function loadMore() {
-  if (loading || !catalog?.hasNextPage) return;
+  if (!streaming || loading || !catalog.hasNextPage) return;
   loading = true;
   const mine = generation;
   const { filter, orderBy } = currentFilters();
@@ -237,7 +250,7 @@ async function loadMore() {
     loading = false;
   }
   // A tall screen may show the end of the grid with room to spare.
-  if (mine === generation && sentinelVisible) loadMore();
+  if (mine === generation && nearTheEnd()) loadMore();
 }
 
 /** Starts over for the current filters: a stream that sends what changes
@@ -246,6 +259,7 @@ async function restart() {
   const mine = ++generation;
   stopStream?.();
   stopStream = null;
+  streaming = false;
   const { filter, orderBy } = currentFilters();
   catalog = new LiveCatalog({ orderBy });
   cards.clear();
@@ -262,6 +276,7 @@ async function restart() {
   await new Promise((started) => {
     stopStream = followStream(client, {
       query: STREAM,
+      resumeQuery: RESUMED_STREAM,
       variables: { filter, orderBy, after },
       onBatch(batch) {
         if (mine !== generation) return;
@@ -279,7 +294,9 @@ async function restart() {
       },
     });
   });
-  if (mine === generation) await loadMore();
+  if (mine !== generation) return;
+  streaming = true;
+  await loadMore();
 }
 
 async function fillCategories() {
@@ -292,14 +309,12 @@ async function fillCategories() {
   }
 }
 
-let sentinelVisible = false;
-new IntersectionObserver(
-  ([entry]) => {
-    sentinelVisible = entry.isIntersecting;
-    if (sentinelVisible) loadMore();
-  },
-  { rootMargin: "400px 0px" },
-).observe($("sentinel"));
+// Pages load before the end of the grid comes into sight.
+const AHEAD = 400;
+const nearTheEnd = () => $("sentinel").getBoundingClientRect().top < innerHeight + AHEAD;
+new IntersectionObserver(([entry]) => entry.isIntersecting && loadMore(), {
+  rootMargin: `${AHEAD}px 0px`,
+}).observe($("sentinel"));
 
 let typing = null;
 const form = $("filters");

@@ -124,9 +124,10 @@ function errorCodes(errors) {
 /**
  * Follows `productStream(…, live: true)` through drops of the connection.
  *
- * `variables` are the stream's (`filter`, `orderBy`, `after`, `batchSize`);
- * `query` must declare `$resume: String` and `$live: Boolean!` besides and
- * pass them on. Callbacks: `onBatch(batch)`, `onStatus(status, detail)` with
+ * `variables` are the stream's (`filter`, `orderBy`, `after`, `batchSize`).
+ * `query` subscribes with them and `live: $live`; `resumeQuery`, the same
+ * subscription with `resume: $resume` in place of `after` and `live` (the
+ * server refuses a document that names them beside a token). Callbacks: `onBatch(batch)`, `onStatus(status, detail)` with
  * status "connecting", "live", "reconnecting" (detail: the delay in ms) or
  * "failed" (detail: the errors), and `onRestart()` when the server no longer
  * has the changes since the last token (RESUME_EXPIRED, or a token it does
@@ -135,7 +136,7 @@ function errorCodes(errors) {
  *
  * Returns a function that stops following.
  */
-export function followStream(client, { query, variables, onBatch, onStatus = () => {}, onRestart = () => {}, delay = backoffDelay, setTimer = setTimeout, clearTimer = clearTimeout }) {
+export function followStream(client, { query, resumeQuery, variables, onBatch, onStatus = () => {}, onRestart = () => {}, delay = backoffDelay, setTimer = setTimeout, clearTimer = clearTimeout }) {
   let token = null;
   let attempt = 0;
   let stopped = false;
@@ -146,7 +147,9 @@ export function followStream(client, { query, variables, onBatch, onStatus = () 
     onStatus("connecting");
     const { after, ...rest } = variables;
     // A token stands for `after` and `live`: the server refuses them beside it.
-    const current = token ? { ...rest, resume: token } : { ...variables, live: true };
+    const [document, current] = token
+      ? [resumeQuery, { ...rest, resume: token }]
+      : [query, { ...variables, live: true }];
     let ended = false;
     const end = (then) => {
       if (ended || stopped) return;
@@ -155,7 +158,7 @@ export function followStream(client, { query, variables, onBatch, onStatus = () 
       then();
     };
     unsubscribe = client.subscribe(
-      { query, variables: current },
+      { query: document, variables: current },
       {
         next(result) {
           if (result.errors?.length) return end(() => failed(result.errors));

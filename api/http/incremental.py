@@ -17,7 +17,8 @@ graphql-core no longer makes, and ``subscriptionSpec`` for its multipart
 subscriptions, another protocol: neither turns incremental delivery on.
 """
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cross_web import HTTPException
@@ -29,6 +30,8 @@ from strawberry.http.streaming import MultipartTransport
 from api.graphql.incremental import incremental_delivery
 
 INCREMENTAL_SPEC = "v0.2"
+
+logger = logging.getLogger(__name__)
 
 
 class IncrementalTransport(MultipartTransport):
@@ -43,6 +46,11 @@ class IncrementalTransport(MultipartTransport):
             "Cache-Control": "no-store",
             "X-Accel-Buffering": "no",
         }
+
+    def encode_multipart_data(self, data: object, encode_json: Callable[[object], str]) -> str:
+        part = super().encode_multipart_data(data, encode_json)
+        logger.debug("sending a part of %d characters", len(part))
+        return part
 
 
 class IncrementalDelivery:

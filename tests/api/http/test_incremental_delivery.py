@@ -210,3 +210,69 @@ def test_a_streamed_page_leaves_early_and_holds_a_window_at_a_time(
     assert streamed_events[:2] == [21, "part"], events[:10]
     assert sum(e for e in streamed_events if isinstance(e, int)) >= 1000
     assert streamed < sent_whole / 3, f"streamed {streamed:.1f} MB, whole {sent_whole:.1f} MB"
+
+
+def test_an_error_in_a_deferred_part_is_a_graphql_error_of_that_part(uvicorn_server: str) -> None:
+    catalog(2)
+    query = """{ products(first: 2) { edges { node {
+      sku ... @defer { priceIn(currency: "EUR") { amount } } } } } }"""
+    first, *later = incremental(uvicorn_server, query)
+    assert "errors" not in first
+    errors = [e for part in later for entry in part["incremental"] for e in entry["errors"]]
+    assert [error["extensions"]["code"] for error in errors] == ["CURRENCY_UNAVAILABLE"] * 2
+    assert errors[0]["path"][-1] == "priceIn"
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "status", "code", "message"),
+    [
+        (
+            "{ products { edges @stream(initialCount: -1) { cursor } } }",
+            MULTIPART["Accept"],
+            200,
+            "BAD_USER_INPUT",
+            "must be 0 or more",
+        ),
+        (
+            "{ products { edges { node { name @stream } } } }",
+            MULTIPART["Accept"],
+            200,
+            "GRAPHQL_VALIDATION_FAILED",
+            "non-list field",
+        ),
+        (
+            "mutation Out { ... @defer { logout } }",
+            MULTIPART["Accept"],
+            200,
+            "GRAPHQL_VALIDATION_FAILED",
+            "root mutation type",
+        ),
+        (
+            "{ products(first: 1001) { edges @stream { cursor } } }",
+            MULTIPART["Accept"],
+            200,
+            "BAD_USER_INPUT",
+            "at most 1000",
+        ),
+        (
+            "{ products(first: 101) { edges @stream { cursor } } }",
+            "application/json",
+            200,
+            "BAD_USER_INPUT",
+            "up to 1000 when the edges are streamed",
+        ),
+        ("{ products { totalCount } }", "multipart/mixed;incrementalSpec", 400, "BAD_REQUEST", ""),
+        ("{ products { totalCount } }", "multipart/mixed; q=high", 400, "BAD_REQUEST", ""),
+    ],
+)
+def test_bad_input_gets_a_clear_error(
+    uvicorn_server: str, query: str, accept: str, status: int, code: str, message: str
+) -> None:
+    response = post(uvicorn_server, query, {"Accept": accept})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == code
+    assert message in error["message"]
+    if status == 400:
+        assert "incrementalSpec=v0.2" in error["message"]

@@ -78,6 +78,14 @@ class IncrementalSwitch(IncrementalExecutor):
         # Read once: later parts are completed outside the request's context.
         self.delivers_incrementally = delivers_incrementally()
 
+    def __copy__(self) -> "IncrementalSwitch":
+        # graphql-core copies the executor for every item streamed and every
+        # deferred fragment; copy() would go through __reduce_ex__, several
+        # times slower than copying the attributes.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def execute_collected_root_fields(self, *args: Any) -> AwaitableOrValue[dict[str, Any]]:
         if self.delivers_incrementally:
             return super().execute_collected_root_fields(*args)

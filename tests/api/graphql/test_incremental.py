@@ -2,9 +2,12 @@
 ``incremental_delivery()``, every part's errors coded and masked like the
 rest, the limits applied to deferred fragments, the streamed page's reads."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from graphql import ExperimentalIncrementalExecutionResults
 
 from api.graphql.incremental import incremental_delivery
@@ -28,6 +31,14 @@ async def parts(query: str, **variables: Any) -> list[dict[str, Any]]:
         result.initial_result.formatted,
         *[part.formatted async for part in result.subsequent_results],
     ]
+
+
+@pytest.fixture(autouse=True)
+async def connections_closed() -> AsyncIterator[None]:
+    """The connection of the thread the resolvers' queries ran on, closed:
+    the test database can then be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

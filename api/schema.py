@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 from accounts.graphql.mutations import Mutation as AccountMutation
 from api.graphql.error_reporting import report_errors
 from api.graphql.execution import ExecutionContext
+from api.graphql.incremental import IncrementalResults
 from api.graphql.limits import limit_extensions
 from api.graphql.nodes import NodeQuery
 from api.graphql.operation_name import OperationNameRequired
@@ -31,7 +32,7 @@ Mutation = merge_types("Mutation", (AccountMutation, ProductMutation))
 Subscription = merge_types("Subscription", (ProductSubscription,))
 
 
-class Schema(strawberry.Schema):
+class Schema(IncrementalResults, strawberry.Schema):
     async def execute(
         self,
         query: str | None,
@@ -68,7 +69,10 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+    # @defer and @stream: delivered in parts over multipart HTTP (api.graphql.incremental).
+    config=StrawberryConfig(
+        scalar_map={Decimal: DECIMAL}, enable_experimental_incremental_execution=True
+    ),
     execution_context_class=ExecutionContext,
     # Storefronts send the same few documents over and over: each is parsed
     # and validated once, and a thousand live subscriptions of one document

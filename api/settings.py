@@ -175,7 +175,10 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 
 # Catalog paging limits of the public contract.
 CONNECTION_DEFAULT_PAGE_SIZE = 20
-CONNECTION_MAX_PAGE_SIZE = 100
+CONNECTION_MAX_PAGE_SIZE = int(os.environ.get("CONNECTION_MAX_PAGE_SIZE", "100"))
+# A page whose edges are streamed (`edges @stream` over multipart/mixed) is read
+# in windows, in bounded memory, and may be larger (api/paging/streamed_pages.py).
+CONNECTION_MAX_STREAMED_PAGE_SIZE = int(os.environ.get("CONNECTION_MAX_STREAMED_PAGE_SIZE", "1000"))
 STREAM_MAX_BATCH_SIZE = 1000
 
 # Limits of one GraphQL request (api/graphql/limits.py; README, "Limits and errors").

@@ -39,6 +39,7 @@ from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api.graphql.incremental import IncrementalSwitch
 from api.websocket.log import name_operation
 
 
@@ -73,7 +74,7 @@ class _Variables(Visitor):
         self.names.add(node.name.value)
 
 
-class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A websocket operation is logged by the name in its document when its

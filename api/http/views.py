@@ -9,6 +9,7 @@ from strawberry.django.views import AsyncGraphQLView
 from api.http.access_log import graphql_operation
 from api.http.error_responses import error_response
 from api.http.graphiql import render_graphiql
+from api.http.incremental import IncrementalDelivery
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.
@@ -19,7 +20,7 @@ HTTP_ERROR_CODES = {
 }
 
 
-class GraphQLView(AsyncGraphQLView):
+class GraphQLView(IncrementalDelivery, AsyncGraphQLView):
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:

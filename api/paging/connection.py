@@ -16,6 +16,7 @@ from strawberry.relay import NodeType
 
 from api.graphql.errors import ClientError
 from api.paging.keyset import Keyset
+from api.paging.streamed_pages import streamed_page
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,28 @@ class PageRequest:
     after: str | None = None
     last: int | None = None
     before: str | None = None
+    # The initialCount of the edges when the response streams them.
+    streamed: int | None = None
 
     def size(self) -> tuple[int, bool]:
         """The number of rows asked for, and whether they are the last ones."""
         if self.first is not None and self.last is not None:
             raise ClientError("Pass `first` or `last`, not both.")
-        limit = settings.CONNECTION_MAX_PAGE_SIZE
+        streamed_limit = settings.CONNECTION_MAX_STREAMED_PAGE_SIZE
+        limit = settings.CONNECTION_MAX_PAGE_SIZE if self.streamed is None else streamed_limit
         for name, value in (("first", self.first), ("last", self.last)):
             if value is not None and value < 0:
                 raise ClientError(f"`{name}` must not be negative (got {value}).")
             if value is not None and value > limit:
-                raise ClientError(f"`{name}` must be at most {limit} (got {value}).")
+                raise ClientError(
+                    f"`{name}` must be at most {limit} (got {value})"
+                    + (
+                        f"; up to {streamed_limit} when the edges are streamed "
+                        "(`edges @stream` with `Accept: multipart/mixed`)."
+                        if self.streamed is None and streamed_limit > limit
+                        else "."
+                    )
+                )
         if self.last is not None:
             return self.last, True
         if self.first is not None:
@@ -62,6 +74,18 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
     size, from_end = page.size()
     after = keyset.decode(page.after) if page.after is not None else None
     before = keyset.decode(page.before) if page.before is not None else None
+    if page.streamed is not None and size > 0:
+        streamed_edges, page_info = await streamed_page(
+            keyset.loading_fields(queryset),
+            keyset,
+            after=after,
+            before=before,
+            size=size,
+            from_end=from_end,
+            initial=page.streamed,
+        )
+        # graphql-core streams the edges from the async iterator as it reads them.
+        return Connection(edges=cast(Any, streamed_edges), page_info=page_info, matching=queryset)
 
     # The first row on the far side of a cursor, ordered away from it: one step
     # of an index scan. A bare EXISTS may be planned as a sequential scan that

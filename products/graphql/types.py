@@ -12,6 +12,7 @@ from strawberry_django.optimizer import optimize
 
 from api.graphql.errors import CurrencyUnavailable
 from api.graphql.fields import ColumnField
+from api.graphql.incremental import streamed_subfield
 from api.graphql.nodes import ModelNode
 from api.graphql.scope import scoped
 from api.paging.connection import Connection, PageRequest, paginate
@@ -80,7 +81,13 @@ async def resolve_products(
     products, keyset = matching_products(filter, order_by)
     if root is not None:
         products = products.filter(category=root)
-    page = PageRequest(first=first, after=after, last=last, before=before)
+    page = PageRequest(
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        streamed=streamed_subfield(info, "edges"),
+    )
     return await paginate(optimize(products, info), keyset, page)
 
 

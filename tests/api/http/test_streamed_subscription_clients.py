@@ -6,6 +6,7 @@ and resuming by its last event."""
 import asyncio
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -97,32 +98,38 @@ async def test_urql_gets_the_errors_of_a_refused_subscription(uvicorn_server):
     assert [error["extensions"]["code"] for error in out["errors"]] == ["BAD_USER_INPUT"]
 
 
+async def following_through_a_cut(
+    base_url: str, script: str, signal: Path, changed: Product, **options: Any
+) -> Any:
+    """Runs ``script`` through a proxy that cuts its connection once the
+    script signals that its snapshot is complete; while the network is
+    down, ``changed`` changes. Returns what the script printed."""
+    port = urlsplit(base_url).port
+    assert port is not None
+    with cutting_proxy(port) as proxy:
+        client = asyncio.create_task(
+            asyncio.to_thread(
+                run_node, CLIENTS / script, f"http://{proxy.address}", str(signal), **options
+            )
+        )
+        async with asyncio.timeout(20):
+            while not signal.exists():  # noqa: ASYNC110, ASYNC240 (a file Node writes)
+                await asyncio.sleep(0.05)
+        proxy.refusing = True
+        proxy.cut()
+        await sync_to_async(services.update_product)(changed.pk, {"stock": 1234})
+        await asyncio.sleep(0.5)
+        proxy.refusing = False
+        return await client
+
+
 async def test_graphql_sse_reconnects_through_a_cut_and_resumes_by_its_last_event(
     uvicorn_server, tmp_path
 ):
     products = await sync_to_async(ProductFactory.create_batch)(120)
-    port = urlsplit(uvicorn_server).port
-    assert port is not None
-    signal = tmp_path / "snapshot"
-    with cutting_proxy(port) as proxy:
-        client = asyncio.create_task(
-            asyncio.to_thread(
-                run_node,
-                CLIENTS / "graphql_sse_reconnect.mjs",
-                f"http://{proxy.address}",
-                str(signal),
-            )
-        )
-        async with asyncio.timeout(20):
-            while not signal.exists():  # noqa: ASYNC110 (a file Node writes)
-                await asyncio.sleep(0.05)
-        # The network drops, and while it is down a product changes.
-        proxy.refusing = True
-        proxy.cut()
-        await sync_to_async(services.update_product)(products[7].pk, {"stock": 1234})
-        await asyncio.sleep(0.5)
-        proxy.refusing = False
-        out = await client
+    out = await following_through_a_cut(
+        uvicorn_server, "graphql_sse_reconnect.mjs", tmp_path / "snapshot", products[7]
+    )
 
     assert out["connects"] >= 2
     held = {id: (p["version"], p["price"]) for id, p in out["products"].items()}
@@ -133,3 +140,29 @@ async def test_graphql_sse_reconnects_through_a_cut_and_resumes_by_its_last_even
     after_reconnect = [batch for batch in out["batches"] if batch["connect"] > 1]
     assert {batch["phase"] for batch in after_reconnect} == {"LIVE"}
     assert gid(products[7]) in {p["id"] for batch in after_reconnect for p in batch["products"]}
+
+
+async def test_an_event_source_reconnecting_on_its_own_loses_nothing(uvicorn_server, tmp_path):
+    products = await sync_to_async(ProductFactory.create_batch)(120)
+    out = await following_through_a_cut(
+        uvicorn_server,
+        "event_source_reconnect.mjs",
+        tmp_path / "snapshot",
+        products[7],
+        env={"NODE_OPTIONS": "--experimental-eventsource"},
+    )
+
+    assert out["opens"] >= 2
+    before, after = (
+        [batch for batch in out["batches"] if (batch["open"] > 1) is reconnected]
+        for reconnected in (False, True)
+    )
+    assert sorted(p["id"] for batch in before for p in batch["products"]) == sorted(
+        gid(p) for p in products
+    )
+    # Every event was identified, and the reconnect went on after the last.
+    assert all(batch["id"] for batch in out["batches"])
+    assert {batch["phase"] for batch in after} == {"LIVE"}
+    assert [(p["id"], p["version"]) for batch in after for p in batch["products"]] == [
+        (gid(products[7]), 2)
+    ]

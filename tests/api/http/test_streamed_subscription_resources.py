@@ -29,6 +29,7 @@ from tests.api.paging.test_stream_resources import (  # noqa: F401 (fixtures)
     windows_read,
 )
 from tests.cutting_proxy import CuttingProxy, cutting_proxy
+from tests.graphql_ws import graphql_websocket
 from tests.products.live_view import BATCH
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,3 +124,49 @@ async def test_a_stream_cut_mid_snapshot_goes_on_from_its_last_event(uvicorn_ser
     assert len(received) == len(set(received))
     assert set(received) == everything
     assert got[-1].payload["data"]["productStream"]["snapshotComplete"]
+
+
+FAIR_STREAM = (
+    "subscription { productStream(batchSize: 1) { sequence snapshotComplete products { id } } }"
+)
+
+
+@pytest.mark.slow
+async def test_streams_over_http_and_websockets_take_turns(uvicorn_server):
+    """Twelve streams of one product a batch, four over each transport,
+    opened at once: every one sends its first batch before any has sent the
+    whole catalog."""
+    catalog = len(await seeded(500))
+    loop = asyncio.get_running_loop()
+    first_batches: list[float] = []
+    ends: list[float] = []
+
+    async def over_http(client: httpx.AsyncClient, transport: str) -> None:
+        async with streamed(client, transport, FAIR_STREAM) as response:
+            sent = 0
+            async for _ in results(response):
+                if sent == 0:
+                    first_batches.append(loop.time())
+                sent += 1
+        assert sent == catalog
+        ends.append(loop.time())
+
+    async def over_websocket() -> None:
+        async with graphql_websocket(uvicorn_server, "graphql-transport-ws") as socket:
+            sent = 0
+            async for _ in socket.results(await socket.subscribe(FAIR_STREAM)):
+                if sent == 0:
+                    first_batches.append(loop.time())
+                sent += 1
+        assert sent == catalog
+        ends.append(loop.time())
+
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(base_url=uvicorn_server, timeout=60, limits=limits) as client:
+        streams = [over_websocket() for _ in range(4)] + [
+            over_http(client, transport) for transport in TRANSPORTS for _ in range(4)
+        ]
+        async with asyncio.timeout(120):
+            await asyncio.gather(*streams)
+    assert len(first_batches) == 12
+    assert max(first_batches) < min(ends)

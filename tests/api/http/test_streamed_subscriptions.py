@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connections, transaction
 
 from products import services
 from products.factories import CategoryFactory, ProductFactory
@@ -378,3 +378,35 @@ async def test_every_frame_is_what_its_protocol_says(client):
         "\r\n--graphql\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
         '{"payload":{"data":{"productStream":{"sequence":1}}}}\r\n--graphql--\r\n'
     )
+
+
+async def test_a_live_stream_that_falls_behind_ends_so_that_its_client_resumes(
+    test_database_url,
+):
+    settings = {"LIVE_MAX_PENDING": "1"}
+    with running_uvicorn(test_database_url, settings) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            ends = {}
+            for transport in TRANSPORTS:
+                async with (
+                    streamed(client, transport, LIVE_STREAM) as response,
+                    aclosing(frames(response)) as stream,
+                ):
+                    assert (await anext(stream)).kind == "next"  # the (empty) snapshot
+                    # Three changes at once, more than may wait for one subscriber.
+                    await sync_to_async(create_together)(3)
+                    async with asyncio.timeout(10):
+                        ends[transport] = [frame async for frame in stream]
+    # SSE: no `complete`, so that the client reconnects with its last event id.
+    assert ends["sse"] == []
+    # Multipart: Apollo's transport error, then the end of the body.
+    ((error,), complete) = [ends["multipart"][0].payload, ends["multipart"][1].kind]
+    assert ends["multipart"][0].kind == "error"
+    assert error["extensions"]["code"] == "TRY_AGAIN_LATER"
+    assert "Fell too far behind" in error["message"]
+    assert complete == "complete"
+
+
+def create_together(count: int) -> None:
+    with transaction.atomic():
+        ProductFactory.create_batch(count)

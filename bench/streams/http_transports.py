@@ -117,6 +117,9 @@ async def measure(url: str, products: int, rounds: int, first_batches: int) -> l
     transports = ("websocket", "sse", "multipart")
     sizes = (500, 100)
     rates: dict[tuple[str, int], list[float]] = {(t, s): [] for t in transports for s in sizes}
+    # Products per CPU second of the server: what a transport costs it, which
+    # other processes busy on the machine do not change as they do the clock.
+    per_cpu: dict[tuple[str, int], list[float]] = {(t, s): [] for t in transports for s in sizes}
     firsts: dict[str, list[float]] = {t: [] for t in transports}
     # The bounds of the websocket benchmarks; an access line per stream would
     # cost the server what the websocket's connection does not pay.
@@ -138,6 +141,7 @@ async def measure(url: str, products: int, rounds: int, first_batches: int) -> l
         for round_ in range(rounds):
             for size in sizes:
                 for transport in transports:  # interleaved: noise falls on each alike
+                    cpu = server.cpu()
                     if transport == "websocket":
                         streamed = await stream(ws, size)
                     else:
@@ -145,6 +149,7 @@ async def measure(url: str, products: int, rounds: int, first_batches: int) -> l
                     if streamed.products != products:
                         raise StreamError(f"{transport} streamed {streamed.products} products")
                     rates[transport, size].append(streamed.rate)
+                    per_cpu[transport, size].append(streamed.products / (server.cpu() - cpu))
                     progress(
                         f"  round {round_ + 1}, {transport}, batchSize {size}: "
                         f"{streamed.rate:,.0f} products/s"
@@ -156,6 +161,7 @@ async def measure(url: str, products: int, rounds: int, first_batches: int) -> l
                 else:
                     firsts[transport].append(await http_first_batch_ms(client, transport, 100))
     median = {key: statistics.median(values) for key, values in rates.items()}
+    cpu_median = {key: statistics.median(values) for key, values in per_cpu.items()}
     first = {key: statistics.median(values) for key, values in firsts.items()}
     lines = [
         f"### Subscriptions over HTTP against the websocket ({products:,} products, "
@@ -172,6 +178,19 @@ async def measure(url: str, products: int, rounds: int, first_batches: int) -> l
             cells += [f"{rate:,.0f}/s", f"×{rate / median['websocket', size]:.2f}"]
         ms = first[transport]
         cells += [f"{ms:.1f} ms", f"×{first['websocket'] / ms:.2f}"]
+        lines.append(f"| {transport} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Products per second of the server's CPU:",
+        "",
+        "| Transport | batchSize 500 | × websocket | batchSize 100 | × websocket |",
+        "|---|---|---|---|---|",
+    ]
+    for transport in transports:
+        cells = []
+        for size in sizes:
+            rate = cpu_median[transport, size]
+            cells += [f"{rate:,.0f}", f"×{rate / cpu_median['websocket', size]:.2f}"]
         lines.append(f"| {transport} | " + " | ".join(cells) + " |")
     ratios = [
         median[t, s] / median["websocket", s] for t in ("sse", "multipart") for s in sizes

@@ -4,6 +4,7 @@ and the graphql-sse reference client, reconnecting through a cut network
 and resuming by its last event."""
 
 import asyncio
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from products import services
 from products.factories import ProductFactory
 from products.models import Product
 from tests.cutting_proxy import cutting_proxy
-from tests.node_clients import run_node
+from tests.node_clients import node, run_node
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,7 +143,15 @@ async def test_graphql_sse_reconnects_through_a_cut_and_resumes_by_its_last_even
     assert gid(products[7]) in {p["id"] for batch in after_reconnect for p in batch["products"]}
 
 
+def node_has_event_source() -> bool:
+    """Whether this Node has an EventSource (recent ones, behind a flag)."""
+    probe = [node(), "--experimental-eventsource", "-e", "if (!globalThis.EventSource) throw 1"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
 async def test_an_event_source_reconnecting_on_its_own_loses_nothing(uvicorn_server, tmp_path):
+    if not node_has_event_source():
+        pytest.skip("this Node has no EventSource (--experimental-eventsource)")
     products = await sync_to_async(ProductFactory.create_batch)(120)
     out = await following_through_a_cut(
         uvicorn_server,

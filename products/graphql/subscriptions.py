@@ -135,7 +135,7 @@ class Subscription:
                 async for batch in released(*phases):
                     yield batch
         except LiveUpdatesLost:
-            return  # its connection is being closed with 1013 (on_overrun)
+            return  # its connection is being closed (on_overrun): 1013, or an HTTP stream cut
 
 
 def refuse_position_with_resume(info: Info) -> None:

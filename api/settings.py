@@ -47,7 +47,7 @@ if PRODUCTION:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 # Browser clients may send their own request id and read the one answered.
-CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")
+CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "last-event-id")
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ",".join(CORS_ALLOWED_ORIGINS))
 # A write Django's CSRF check refuses gets the API's JSON error, not an HTML page.
@@ -239,6 +239,11 @@ LIVE_STALL_TIMEOUT = float(os.environ.get("LIVE_STALL_TIMEOUT", "30"))
 
 # The live catalog page at /demo/ (storefront/), on unless in production.
 DEMO_PAGE = env_bool("DEMO_PAGE", not PRODUCTION)
+
+# Subscriptions streamed over HTTP (SSE, multipart; api/http/subscriptions.py)
+# send a heartbeat after this many quiet seconds, so that proxies and load
+# balancers that close idle responses keep them open.
+HTTP_STREAM_HEARTBEAT_SECONDS = float(os.environ.get("HTTP_STREAM_HEARTBEAT_SECONDS", "15"))
 
 LOGGING = {
     "version": 1,

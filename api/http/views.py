@@ -10,6 +10,7 @@ from api.http.access_log import graphql_operation
 from api.http.error_responses import error_response
 from api.http.graphiql import render_graphiql
 from api.http.incremental import IncrementalDelivery
+from api.http.subscriptions import StreamedSubscriptions
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.
@@ -20,7 +21,9 @@ HTTP_ERROR_CODES = {
 }
 
 
-class GraphQLView(IncrementalDelivery, AsyncGraphQLView):
+# Subscriptions over HTTP claim their requests first; queries with @defer or
+# @stream that ask for multipart are the incremental mixin's.
+class GraphQLView(StreamedSubscriptions, IncrementalDelivery, AsyncGraphQLView):
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
@@ -28,7 +31,8 @@ class GraphQLView(IncrementalDelivery, AsyncGraphQLView):
         if operation is not None and (request.method != "GET" or "query" in request.GET):
             operation.served = True
         try:
-            return await self.run(request=request)
+            streamed = await self.streamed_subscription(request)
+            return streamed if streamed is not None else await self.run(request=request)
         except HTTPException as error:
             return request_error(error.reason, error.status_code)
 

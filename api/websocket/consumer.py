@@ -158,9 +158,11 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
 
 
 def connection_closer(context: object, code: int, reason: str) -> Callable[[], None]:
-    """What closes the websocket an operation runs on (its context's ``ws``)
-    with ``code``; nothing outside a websocket."""
-    connection = context.get("ws") if isinstance(context, dict) else None
-    if isinstance(connection, GraphQLConsumer):
-        return partial(connection.close_later, code, reason)
+    """What closes the connection an operation runs on with ``code``: the
+    websocket of its context's ``ws``, or the context itself for a stream over
+    HTTP (api.http.subscriptions); nothing for a plain request."""
+    connection = context.get("ws") if isinstance(context, dict) else context
+    close_later = getattr(connection, "close_later", None)
+    if callable(close_later):
+        return partial(close_later, code, reason)
     return lambda: None

@@ -9,6 +9,7 @@ phase then sends what products.live hands its feed.
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from dataclasses import replace
 from enum import Enum
+from functools import partial
 from itertools import count
 from typing import ClassVar, cast
 
@@ -22,6 +23,7 @@ from api.graphql.errors import ClientError, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
 from api.graphql.selections import optimize_for_subfield
+from api.http.event_ids import batch_sent, reconnected_from
 from api.paging.keyset import Keyset
 from api.paging.readers import readers
 from api.paging.windows import read_batches
@@ -102,10 +104,16 @@ class Subscription:
             raise ClientError(f"`batchSize` must be between 1 and {limit} (got {batch_size}).")
         criteria = criteria_of(filter)
         keyset = keyset_of(order_by)
-        if resume is None:
+        # A client reconnecting to an event stream resumes from the last event's
+        # id, the document being the one it first sent, `after` and `live` too.
+        token = reconnected_from()
+        if token is None and resume is not None:
+            refuse_position_with_resume(info)
+            token = resume
+        if token is None:
             start = StreamPosition(after, snapshot_complete=False, live=live, frontier=None)
         else:
-            start = await resumed(info, resume, keyset, criteria)
+            start = await resumed(token, keyset, criteria)
         stream = Stream(info, criteria, keyset, batch_size)
         if not start.live:
             # A finished snapshot resumed has nothing left but its last batch.
@@ -127,17 +135,18 @@ class Subscription:
                 async for batch in released(*phases):
                     yield batch
         except LiveUpdatesLost:
-            return  # its connection is being closed with 1013 (on_overrun)
+            return  # its connection is being closed (on_overrun): 1013, or an HTTP stream cut
 
 
-async def resumed(
-    info: Info, token: str, keyset: Keyset, criteria: ProductCriteria
-) -> StreamPosition:
-    """Where the stream of ``token`` stands, if it may go on."""
+def refuse_position_with_resume(info: Info) -> None:
     field = info.selected_fields[0]  # the subscription's root field
     assert isinstance(field, SelectedField)
     if field.arguments.keys() & {"after", "live"}:  # those the document names
         raise ClientError("`after` and `live` come from the `resume` token: give neither with it.")
+
+
+async def resumed(token: str, keyset: Keyset, criteria: ProductCriteria) -> StreamPosition:
+    """Where the stream of ``token`` stands, if it may go on."""
     start = resume.Tokens(keyset, criteria).decode(token)
     if start.frontier is not None:
         async with readers.borrow(urgent=True):
@@ -168,6 +177,7 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
             except StopAsyncIteration:
                 break
             count_sent(batch.phase.value, len(batch.products))
+            batch_sent(partial(batch.tokens.encode, batch.told))
             yield batch
             batch.products = []
 

@@ -138,8 +138,10 @@ def served_database_url() -> str:
 QUIET = ("--log-level", "warning")
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
-    """Returns once the server started as ``process`` answers ``/healthz``."""
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], within: float = 90) -> None:
+    """Returns once the server started as ``process`` answers ``/healthz``.
+    A start takes a second or two; on a machine loaded by other work it has
+    been seen to take over 30, which is no fault of the server's."""
     deadline = time.monotonic() + within
     while True:
         try:

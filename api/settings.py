@@ -233,6 +233,25 @@ WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", str(1024 * 102
 LIVE_MAX_PENDING = int(os.environ.get("LIVE_MAX_PENDING", "100000"))
 LIVE_STALL_TIMEOUT = float(os.environ.get("LIVE_STALL_TIMEOUT", "30"))
 
+# Operations (README, "Metrics and traces"). GET /metrics when METRICS_ENABLED,
+# answering only scrapes that send `Authorization: Bearer <METRICS_TOKEN>` when
+# that is set; operation names beyond the first METRICS_MAX_OPERATION_NAMES a
+# process sees are labelled "other". With several worker processes,
+# PROMETHEUS_MULTIPROC_DIR names an empty directory they share (`make serve`
+# makes one), and each samples its pool and feeds every METRICS_SAMPLE_INTERVAL
+# seconds. Traces go over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+# OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, and nothing traces otherwise; a
+# span holds the GraphQL document only with OTEL_GRAPHQL_INCLUDE_DOCUMENT.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_MAX_OPERATION_NAMES = int(os.environ.get("METRICS_MAX_OPERATION_NAMES", "50"))
+METRICS_SAMPLE_INTERVAL = float(os.environ.get("METRICS_SAMPLE_INTERVAL", "5"))
+TRACING_ENABLED = not env_bool("OTEL_SDK_DISABLED", False) and bool(
+    os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+)
+TRACING_INCLUDE_DOCUMENT = env_bool("OTEL_GRAPHQL_INCLUDE_DOCUMENT", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

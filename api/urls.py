@@ -7,6 +7,7 @@ from api.http.lazy_views import imported_on_first_request
 # Exempt here as well: the CSRF middleware looks at the view the URL names.
 graphql_view = csrf_exempt(imported_on_first_request("api.http.endpoints.graphql_view"))
 export_products = imported_on_first_request("products.views.export_products")
+metrics = imported_on_first_request("api.metrics.views.metrics_view")
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("export/products.csv", export_products, {"format": "csv"}, name="export-csv"),
     path("export/products.ndjson", export_products, {"format": "ndjson"}, name="export-ndjson"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
 ]
 
 # Errors Django answers itself are JSON too (api.http.error_responses).

@@ -22,6 +22,7 @@ from api.graphql.errors import ClientError, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
 from api.graphql.selections import optimize_for_subfield
+from api.metrics.streams import count_batch
 from api.paging.keyset import Keyset
 from api.paging.readers import readers
 from api.paging.windows import read_batches
@@ -168,6 +169,7 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
             except StopAsyncIteration:
                 break
             count_sent(batch.phase.value, len(batch.products))
+            count_batch(batch.phase.value, len(batch.products))
             yield batch
             batch.products = []
 

@@ -1,0 +1,34 @@
+"""The HTTP server span of each request (OpenTelemetry's ASGI middleware),
+parent of the GraphQL and database spans made while it is answered."""
+
+from typing import Any
+
+from django.conf import settings
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.trace import TracerProvider
+
+from api.tracing.database import trace_queries
+from api.tracing.provider import exporting_provider, tracing
+
+ASGIApp = Any
+
+
+def traced(application: ASGIApp, provider: TracerProvider | None = None) -> ASGIApp:
+    """``application`` with every request traced into ``provider`` (default:
+    the OTLP exporter) where traces are on (or a provider is given); else
+    ``application`` itself."""
+    if provider is None:
+        if not settings.TRACING_ENABLED:
+            return application
+        provider = exporting_provider()
+    tracing.use(provider)
+    trace_queries()
+    return OpenTelemetryMiddleware(
+        application,
+        tracer_provider=provider,
+        # Its metrics are Prometheus' business here (api.metrics).
+        meter_provider=NoOpMeterProvider(),
+        # A span per ASGI message of a request is noise.
+        exclude_spans=["receive", "send"],
+    )

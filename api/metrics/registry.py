@@ -21,7 +21,7 @@ if MULTIPROCESS_DIR:
 
 # A `_created` series beside every counter doubles what is scraped, for a
 # start time that `rate()` does not need.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 ENABLED: bool = settings.METRICS_ENABLED
 MULTIPROCESS = bool(MULTIPROCESS_DIR)

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, on plain HTTP and any Host: before the HTTPS
     # redirect and the host validation of the middleware below.
     "api.health.ProbeMiddleware",
+    # /metrics, for the same reasons, and before the token middleware below.
+    "api.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -7,7 +7,7 @@ names of valid documents that a process sees are its label values, any
 other is ``other`` (see api.metrics.labels)."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from prometheus_client import Counter, Histogram
@@ -16,7 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from api.metrics.labels import BoundedValues
 from api.metrics.registry import ENABLED
-from api.metrics.transports import count_operation, subscription_running
+from api.metrics.transports import count_operation, subscription_started
 
 # A first page takes milliseconds; a slow mutation or a page of an overloaded
 # server, seconds.
@@ -43,28 +43,29 @@ error_codes = BoundedValues(settings.METRICS_MAX_OPERATION_NAMES)
 
 class OperationMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
+        # A subscription's operation lasts as long as it streams.
         started = time.perf_counter()
-        self._subscribed = False
-        yield
-        if self._subscribed:
-            self._count_errors()
-            return  # counted when it started
-        operation_type, name = self._labels()
-        count_operation(operation_type, name)
-        if operation_type != OperationType.SUBSCRIPTION.value:
-            DURATION.labels(operation_type, name).observe(time.perf_counter() - started)
+        self._subscription_ended: Callable[[], None] | None = None
+        try:
+            yield
+        finally:
+            # Its client gone, a subscription is cancelled right here.
+            if self._subscription_ended is not None:
+                self._subscription_ended()
+        if self._subscription_ended is None:  # a subscription counts as it starts
+            operation_type, name = self._labels()
+            count_operation(operation_type, name)
+            if operation_type != OperationType.SUBSCRIPTION.value:
+                DURATION.labels(operation_type, name).observe(time.perf_counter() - started)
         self._count_errors()
 
     def on_execute(self) -> Iterator[None]:
-        # A subscription runs inside this hook for as long as it streams.
-        if self.execution_context.operation_type is not OperationType.SUBSCRIPTION:
-            yield
-            return
-        self._subscribed = True
-        operation_type, name = self._labels()
-        transport = count_operation(operation_type, name)
-        with subscription_running(transport):
-            yield
+        # The subscription's document is valid: it starts streaming.
+        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+            operation_type, name = self._labels()
+            transport = count_operation(operation_type, name)
+            self._subscription_ended = subscription_started(transport)
+        yield
 
     def _labels(self) -> tuple[str, str]:
         context = self.execution_context

@@ -34,6 +34,11 @@ UNREAD = Gauge(
     multiprocess_mode="livemax",
 )
 
+# Both phases are exported from the start, at 0, so that rate() sees the first rows.
+for phase in ("snapshot", "live"):
+    ROWS.labels(phase)
+    BATCHES.labels(phase)
+
 
 def count_batch(phase: str, rows: int) -> None:
     """A batch of ``rows`` products of ``phase`` (SNAPSHOT, LIVE) handed to

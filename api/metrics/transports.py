@@ -7,7 +7,7 @@ connection is counted while it is open, and the operations run within it
 operation metrics (api.metrics.operations). Operations outside any are
 ``http``."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -64,11 +64,9 @@ def count_operation(operation_type: str, operation_name: str) -> str:
     return transport
 
 
-@contextmanager
-def subscription_running(transport: str) -> Iterator[None]:
+def subscription_started(transport: str) -> Callable[[], None]:
+    """Counts a subscription of ``transport`` as running; returns what
+    counts it as ended."""
     gauge = SUBSCRIPTIONS_OPEN.labels(transport)
     gauge.inc()
-    try:
-        yield
-    finally:
-        gauge.dec()
+    return gauge.dec

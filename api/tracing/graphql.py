@@ -23,7 +23,11 @@ UNNAMED = "GraphQL Operation"
 
 class GraphQLTracing(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
-        with tracing.tracer.start_as_current_span(UNNAMED, kind=SpanKind.INTERNAL) as span:
+        # Errors are GraphQL's, in the result; the exception that ends a
+        # subscription is its client leaving (a cancellation), no error.
+        with tracing.tracer.start_as_current_span(
+            UNNAMED, kind=SpanKind.INTERNAL, record_exception=False, set_status_on_exception=False
+        ) as span:
             self._span = span
             self._described = False
             yield

@@ -1,6 +1,7 @@
 """The HTTP server span of each request (OpenTelemetry's ASGI middleware),
 parent of the GraphQL and database spans made while it is answered."""
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,9 @@ def traced(application: ASGIApp, provider: TracerProvider | None = None) -> ASGI
         provider = exporting_provider()
     tracing.use(provider)
     trace_queries()
+    # The stable HTTP conventions (http.request.method, url.path…), as the
+    # GraphQL spans follow the current ones, unless the deployment says otherwise.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     return OpenTelemetryMiddleware(
         application,
         tracer_provider=provider,

@@ -5,8 +5,6 @@ import os
 from typing import Any
 
 from django.conf import settings
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.trace import TracerProvider
 
 from api.tracing.database import trace_queries
@@ -23,6 +21,9 @@ def traced(application: ASGIApp, provider: TracerProvider | None = None) -> ASGI
         if not settings.TRACING_ENABLED:
             return application
         provider = exporting_provider()
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from opentelemetry.metrics import NoOpMeterProvider
+
     tracing.use(provider)
     trace_queries()
     # The stable HTTP conventions (http.request.method, url.path…), as the

@@ -4,9 +4,6 @@ OTLP over HTTP, configured by OpenTelemetry's own environment variables
 from a thread of the exporter's, off the event loop."""
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 INSTRUMENTATION = "conveyor"
 
@@ -23,8 +20,12 @@ class Tracing:
 tracing = Tracing()
 
 
-def exporting_provider() -> TracerProvider:
+def exporting_provider() -> trace.TracerProvider:
+    # Imported only where traces are on: a server without them loads no SDK.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     # OTEL_SERVICE_NAME, when set, takes precedence over this default.
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: INSTRUMENTATION}))

@@ -11,6 +11,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Server processes: each tails the change log, so subscribers of any see every write.
 WORKERS ?= 1
+# Where the processes keep the metrics a scrape of any of them sums; its
+# metrics files are removed at every start (api/metrics/registry.py).
+PROMETHEUS_MULTIPROC_DIR ?= $(or $(TMPDIR),/tmp)/conveyor-metrics-$(PORT)
 DEMO_PRODUCTS ?= 5000
 # `make test` runs the suite on SQLite, then again on PostgreSQL when this is set.
 TEST_POSTGRES_URL ?=
@@ -37,7 +40,8 @@ runtime:
 serve: runtime
 	$(UV) run --no-sync python manage.py migrate --noinput
 	$(UV) run --no-sync python manage.py seed_products --count $(DEMO_PRODUCTS) --if-empty
-	$(UV) run --no-sync uvicorn api.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR) && rm -f $(PROMETHEUS_MULTIPROC_DIR)/*.db
+	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(UV) run --no-sync uvicorn api.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
 	$(UV) run ruff format --check .

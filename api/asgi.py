@@ -25,13 +25,14 @@ from django.urls import re_path  # noqa: E402
 from api.http.body_limit import BodySizeLimit  # noqa: E402
 from api.lifespan import lifespan  # noqa: E402
 from api.schema import schema  # noqa: E402
+from api.tracing.http import traced  # noqa: E402
 from api.websocket.consumer import GraphQLConsumer  # noqa: E402
 
 graphql_websocket = GraphQLConsumer.as_asgi(schema=schema)
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_application),
+        "http": traced(BodySizeLimit(django_application)),
         "websocket": AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", graphql_websocket)])),
         "lifespan": lifespan,
     }

@@ -9,6 +9,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from api.metrics.registry import forget_this_process
+from api.metrics.sampling import periodic_sampling
 from products.retention import prune
 
 logger = logging.getLogger(__name__)
@@ -42,9 +44,11 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             if settings.CHANGE_LOG_PRUNE_INTERVAL > 0:
                 background.append(asyncio.create_task(prune_periodically()))
+            background.extend(asyncio.create_task(task()) for task in periodic_sampling())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             for task in background:
                 task.cancel()
+            forget_this_process()
             await send({"type": "lifespan.shutdown.complete"})
             return

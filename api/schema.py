@@ -23,6 +23,8 @@ from api.graphql.operation_name import OperationNameRequired
 from api.graphql.parser_cache import ParserCache
 from api.graphql.scalars import DECIMAL
 from api.http.operation_recorder import OperationRecorder
+from api.metrics.operations import operation_metrics
+from api.tracing.graphql import operation_tracing
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription
@@ -78,6 +80,9 @@ schema = Schema(
     # and validated once, and a thousand live subscriptions of one document
     # share its syntax tree instead of holding a thousand.
     extensions=[
+        # Outermost, where switched on: their spans and times cover the rest.
+        *operation_tracing(),
+        *operation_metrics(),
         *limit_extensions(),
         OperationNameRequired,
         OperationRecorder,

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, on plain HTTP and any Host: before the HTTPS
     # redirect and the host validation of the middleware below.
     "api.health.ProbeMiddleware",
+    # /metrics, for the same reasons, and before the token middleware below.
+    "api.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -244,6 +246,25 @@ DEMO_PAGE = env_bool("DEMO_PAGE", not PRODUCTION)
 # send a heartbeat after this many quiet seconds, so that proxies and load
 # balancers that close idle responses keep them open.
 HTTP_STREAM_HEARTBEAT_SECONDS = float(os.environ.get("HTTP_STREAM_HEARTBEAT_SECONDS", "15"))
+
+# Operations (README, "Metrics and traces"). GET /metrics when METRICS_ENABLED,
+# answering only scrapes that send `Authorization: Bearer <METRICS_TOKEN>` when
+# that is set; operation names beyond the first METRICS_MAX_OPERATION_NAMES a
+# process sees are labelled "other". With several worker processes,
+# PROMETHEUS_MULTIPROC_DIR names an empty directory they share (`make serve`
+# makes one), and each samples its pool and feeds every METRICS_SAMPLE_INTERVAL
+# seconds. Traces go over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+# OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, and nothing traces otherwise; a
+# span holds the GraphQL document only with OTEL_GRAPHQL_INCLUDE_DOCUMENT.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_MAX_OPERATION_NAMES = int(os.environ.get("METRICS_MAX_OPERATION_NAMES", "50"))
+METRICS_SAMPLE_INTERVAL = float(os.environ.get("METRICS_SAMPLE_INTERVAL", "5"))
+TRACING_ENABLED = not env_bool("OTEL_SDK_DISABLED", False) and bool(
+    os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+)
+TRACING_INCLUDE_DOCUMENT = env_bool("OTEL_GRAPHQL_INCLUDE_DOCUMENT", False)
 
 LOGGING = {
     "version": 1,

@@ -64,6 +64,9 @@ class Change:
     position: int
     transaction: int
     product_id: int
+    # When the change was written, in its transaction (Unix time, the
+    # database's clock): how late live subscribers hear of it (api.metrics).
+    written_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class LogRead:
     full: bool = False
     # news_to's answers: most readers stand at the same frontier.
     _news: dict[Frontier, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    _written: dict[int, float] = field(default_factory=dict, compare=False, repr=False)
 
     def news_to(self, frontier: Frontier) -> list[int]:
         """The products changed after ``frontier``, each once, in the order of
@@ -85,6 +89,14 @@ class LogRead:
                 dict.fromkeys(c.product_id for c in self.changes if frontier.follows(c))
             )
         return news
+
+    def written_at(self, product_id: int) -> float:
+        """When the first change of ``product_id`` in this read was written."""
+        written = self._written
+        if not written:
+            for change in reversed(self.changes):
+                written[change.product_id] = change.written_at
+        return written[product_id]
 
     def advance(self, frontier: Frontier) -> Frontier:
         """Where a reader that stood at ``frontier`` stands after this read.
@@ -113,9 +125,10 @@ def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> L
             # transactions unfinished must belong to the same snapshot. One
             # that finished between two statements would be taken for read.
             cursor.execute(
-                f"SELECT s.*, c.position, c.transaction_id, c.product_id"
+                f"SELECT s.*, c.position, c.transaction_id, c.product_id, c.written_at"
                 f" FROM (SELECT {UNFINISHED_SQL}) s"
-                f" LEFT JOIN LATERAL (SELECT position, transaction_id, product_id FROM {LOG}"
+                " LEFT JOIN LATERAL (SELECT position, transaction_id, product_id,"
+                f" EXTRACT(EPOCH FROM recorded_at)::float8 AS written_at FROM {LOG}"
                 " WHERE position > %s OR transaction_id = ANY(%s) OR transaction_id >= %s"
                 " ORDER BY position LIMIT %s) c ON true ORDER BY c.position",
                 [since, in_flight, min(unfinished, default=NO_TRANSACTION), limit],
@@ -125,13 +138,14 @@ def read_changes(frontiers: Iterable[Frontier], limit: int = ROWS_PER_READ) -> L
             rows = [row[2:] for row in found if row[2] is not None]
         else:
             cursor.execute(
-                f"SELECT position, transaction_id, product_id FROM {LOG}"
+                "SELECT position, transaction_id, product_id,"
+                f" (julianday(recorded_at) - 2440587.5) * 86400.0 FROM {LOG}"
                 " WHERE position > %s ORDER BY position LIMIT %s",
                 [since, limit],
             )
             rows = cursor.fetchall()
             still_in_flight, unfinished_from = (), None
-    changes = [Change(row[0], row[1], row[2]) for row in rows]
+    changes = [Change(*row) for row in rows]
     full = len(changes) == limit
     reached = changes[-1].position if changes else since
     if not full:

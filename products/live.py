@@ -44,6 +44,8 @@ from django.conf import settings
 from django.db import connection
 
 from api.graphql.execution import SharedList
+from api.metrics.sampling import sampled
+from api.metrics.streams import live_batch_sent, record_backlog
 from api.paging.readers import readers
 from api.postgresql.notifications import listen
 from api.retrying import retrying
@@ -73,6 +75,8 @@ class Changes:
     products: list[Product]
     removed_ids: list[int]
     frontier: Frontier
+    # When the oldest of these changes was written (api.metrics.streams).
+    written_at: float
 
 
 FELL_BEHIND = "Fell too far behind live updates; resume from the last resumeToken."
@@ -100,10 +104,10 @@ class Feed:
         self._on_overrun = on_overrun
         self._max_pending = settings.LIVE_MAX_PENDING
         self._stall_timeout = settings.LIVE_STALL_TIMEOUT
-        # id → the product as last read (None: gone from the view), and the
-        # frontier the feed stood at before the change: the subscriber has
-        # been told all before it. Oldest first.
-        self._pending: dict[int, tuple[Product | None, Frontier]] = {}
+        # id → the product as last read (None: gone from the view), the
+        # frontier the feed stood at before the change (the subscriber has
+        # been told all before it) and when that change was written. Oldest first.
+        self._pending: dict[int, tuple[Product | None, Frontier, float]] = {}
         self._arrived = asyncio.Event()
         self._lost: LiveUpdatesLost | None = None
         # When the subscriber took its last batch, while it is away sending it;
@@ -125,7 +129,10 @@ class Feed:
             waiting = pending.get(id)
             # A product waiting keeps its place, and the frontier of its
             # first change: nothing before that has been told.
-            pending[id] = (shown, waiting[1] if waiting else before)
+            if waiting:
+                pending[id] = (shown, waiting[1], waiting[2])
+            else:
+                pending[id] = (shown, before, offer.read.written_at(id))
         if not pending:
             return
         if len(pending) > self._max_pending or self._stalled():
@@ -151,15 +158,19 @@ class Feed:
                     raise self._lost
                 self._arrived.clear()
                 await self._arrived.wait()
-            taken = [(id, self._pending.pop(id)[0]) for id in list(islice(self._pending, limit))]
+            taken = [(id, *self._pending.pop(id)) for id in list(islice(self._pending, limit))]
             # What is left was all news after the first of it.
             told = next(iter(self._pending.values()))[1] if self._pending else self.frontier
             self._away_since = time.monotonic()
+            written_at = min(written for *_, written in taken)
             yield Changes(
-                products=self._share([product for _, product in taken if product is not None]),
-                removed_ids=[id for id, product in taken if product is None],
+                products=self._share([product for _, product, *_ in taken if product is not None]),
+                removed_ids=[id for id, product, *_ in taken if product is None],
                 frontier=told,
+                written_at=written_at,
             )
+            # Back for more: the batch has been sent.
+            live_batch_sent(written_at)
             self._away_since = None
 
 
@@ -239,6 +250,16 @@ class LiveProducts:
         assert self._ready is not None
         await asyncio.shield(self._ready)
 
+    async def sample_backlog(self) -> None:
+        """Sets the backlog series (api.metrics.streams): changes waiting in
+        the feeds, and changes committed that the tailer has yet to read."""
+        feeds = list(self._feeds)
+        unread = 0
+        if feeds and self._tailing is not None:
+            head = await current_frontier()
+            unread = max(0, head.position - self._frontier.position)
+        record_backlog(waiting=sum(feed.waiting for feed in feeds), unread=unread)
+
     def _share(self, products: list[Product]) -> SharedList:
         """The one SharedList of these very rows: subscribers sent the same
         rows get the same list, whose completion is then done once for all
@@ -312,3 +333,4 @@ async def read_products(ids: Collection[int]) -> dict[int, Product]:
 
 
 live_products = LiveProducts()
+sampled(live_products.sample_backlog)

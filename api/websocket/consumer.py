@@ -25,6 +25,7 @@ from strawberry.types.unset import UnsetType
 
 from accounts.identity import CONNECTION_USER, connection_user
 from accounts.tokens import InvalidToken
+from api.metrics.transports import open_connection
 from api.websocket.log import ConnectionLog
 from api.websocket.protocols import JSONOnlyAdapter, LegacyWSHandler, TransportWSHandler
 
@@ -50,6 +51,14 @@ class GraphQLConsumer(GraphQLWSConsumer[dict[str, Any], None]):
         self.log = ConnectionLog()
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+
+    async def connect(self) -> None:
+        self.run_task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        # The task its operations are started from: they count as its.
+        with open_connection("websocket"):
+            await self.run(self)
 
     async def dispatch(self, message: ChannelsMessage) -> None:
         # Channels closes the shared thread's "old" connections before every

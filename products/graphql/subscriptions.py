@@ -24,6 +24,7 @@ from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
 from api.graphql.selections import optimize_for_subfield
 from api.http.event_ids import batch_sent, reconnected_from
+from api.metrics.streams import count_batch
 from api.paging.keyset import Keyset
 from api.paging.readers import readers
 from api.paging.windows import read_batches
@@ -178,6 +179,7 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
                 break
             count_sent(batch.phase.value, len(batch.products))
             batch_sent(partial(batch.tokens.encode, batch.told))
+            count_batch(batch.phase.value, len(batch.products))
             yield batch
             batch.products = []
 

@@ -1,0 +1,28 @@
+"""Label values a client chooses (operation names) kept to a bounded set."""
+
+import threading
+
+OTHER = "other"
+
+
+class BoundedValues:
+    """The first ``limit`` distinct values admitted stand for themselves;
+    any later one is ``"other"``. Per process: with several, each admits
+    its own first ones, and the sums stay right."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._admitted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def label(self, value: str, *, admit: bool = True) -> str:
+        """``value`` if it is (or, with ``admit``, may become) one of the set."""
+        if value in self._admitted:
+            return value
+        if not admit:
+            return OTHER
+        with self._lock:
+            if len(self._admitted) >= self._limit:
+                return OTHER
+            self._admitted.add(value)
+        return value

@@ -25,6 +25,7 @@ class EventStream:
     resume token of its batch; a comment as heartbeat; a ``complete`` event."""
 
     name: ClassVar[str] = "graphql-sse"
+    transport: ClassVar[str] = "sse"
     headers: ClassVar[dict[str, str]] = {
         "Content-Type": "text/event-stream; charset=utf-8",
         # No proxy or cache may keep, compress or buffer a live stream.
@@ -56,6 +57,7 @@ class MultipartStream:
     ``{"payload": result}``, ``{}`` as heartbeat, the closing delimiter at the end."""
 
     name: ClassVar[str] = "multipart-subscription"
+    transport: ClassVar[str] = "multipart"
     headers: ClassVar[dict[str, str]] = {
         "Content-Type": f'multipart/mixed;boundary="{BOUNDARY}";subscriptionSpec="1.0"',
         "Cache-Control": "no-cache, no-transform",

@@ -43,6 +43,7 @@ from api.http.heartbeats import with_heartbeats
 from api.http.request_id import current_request_id
 from api.http.stream_framing import EventStream, Framing
 from api.http.stream_negotiation import negotiate, operation_type
+from api.metrics.transports import open_connection
 from api.websocket.log import ConnectionLog
 from api.websocket.unanswered import unanswered
 
@@ -193,7 +194,12 @@ class Stream:
         """Runs in one context from start to end (api.http.heartbeats)."""
         framing = self._framing
         current_event_ids.set(self._event_ids)
-        with self._log.operation(self._operation_id, self._operation_name):
+        # A stream is a connection of its own, as a websocket is: its
+        # subscription is counted under its transport while it runs.
+        with (
+            open_connection(framing.transport),
+            self._log.operation(self._operation_id, self._operation_name),
+        ):
             async with aclosing(self._results) as results:
                 async for result in results:
                     response = await self._view.process_result(self._request, result)

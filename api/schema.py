@@ -14,6 +14,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from accounts.graphql.mutations import Mutation as AccountMutation
+from api.graphql.admission import Admission
 from api.graphql.error_reporting import report_errors
 from api.graphql.execution import ExecutionContext
 from api.graphql.limits import limit_extensions
@@ -75,6 +76,7 @@ schema = Schema(
     # share its syntax tree instead of holding a thousand.
     extensions=[
         *limit_extensions(),
+        Admission,
         OperationNameRequired,
         OperationRecorder,
         lambda: ParserCache(maxsize=256),

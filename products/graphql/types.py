@@ -15,6 +15,7 @@ from api.graphql.fields import ColumnField
 from api.graphql.nodes import ModelNode
 from api.graphql.scope import scoped
 from api.paging.connection import Connection, PageRequest, paginate
+from api.paging.groups import PagesByGroup
 from products import models, pricing
 from products.exchange_rates import RatesLoader, RatesUnavailable, currency_code
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
@@ -78,9 +79,10 @@ async def resolve_products(
     order_by: ProductOrder | None = None,
 ) -> Connection[Product]:
     products, keyset = matching_products(filter, order_by)
-    if root is not None:
-        products = products.filter(category=root)
     page = PageRequest(first=first, after=after, last=last, before=before)
+    if root is not None:  # one read for the pages of every category selected
+        pages = scoped(info, PagesByGroup)
+        return await pages.page(info, root.pk, optimize(products, info), keyset, page, "category")
     return await paginate(optimize(products, info), keyset, page)
 
 

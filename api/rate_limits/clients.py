@@ -55,6 +55,12 @@ def client_address(peer: str | None, forwarded_for: Iterable[str]) -> str:
     return address
 
 
+def request_address(request: HttpRequest) -> str:
+    return client_address(
+        request.META.get("REMOTE_ADDR"), [request.headers.get("X-Forwarded-For", "")]
+    )
+
+
 def client_of(authorization: str | None, address: str, *, staff: bool) -> Client:
     """The token's bucket if a valid-looking token is sent (the identity
     middleware has refused any other), else the address's."""
@@ -72,9 +78,7 @@ def operation_client(context: object) -> Client:
     request = getattr(context, "request", None)
     if isinstance(request, HttpRequest):
         authorization = request.headers.get("Authorization")
-        address = client_address(
-            request.META.get("REMOTE_ADDR"), [request.headers.get("X-Forwarded-For", "")]
-        )
+        address = request_address(request)
         # Only a token's user is loaded already (the identity middleware):
         # a session's would cost a query on every request.
         staff = authorization is not None and bool(getattr(request.user, "is_staff", False))

@@ -19,7 +19,7 @@ from django.conf import settings
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from api.graphql.cost import CostUnknown, operation_cost
+from api.graphql.cost import CostCache, CostUnknown, operation_cost
 from api.graphql.errors import ClientError
 from api.rate_limits.clients import operation_client
 from api.rate_limits.spending import RateLimited, admit
@@ -49,12 +49,7 @@ class Admission(SchemaExtension):
         if analysed or limiting:
             context = self.execution_context
             with suppress(CostUnknown):  # the executor reports why
-                self.requested = operation_cost(
-                    context.schema._schema,
-                    context.graphql_document,  # type: ignore[arg-type]  # validated
-                    context.operation_name,
-                    context.variables,
-                )
+                self.requested = _cost_of(context)
             limit = settings.GRAPHQL_MAX_COST
             if analysed and self.requested > limit:
                 raise QueryTooComplex(self.requested, limit)
@@ -70,6 +65,17 @@ class Admission(SchemaExtension):
         if not settings.GRAPHQL_COST_ANALYSIS:
             return {}
         return {"cost": {"requested": self.requested, "limit": settings.GRAPHQL_MAX_COST}}
+
+
+_costs = CostCache(maxsize=512)
+
+
+def _cost_of(context: ExecutionContext) -> int:
+    schema, document = context.schema._schema, context.graphql_document
+    assert document is not None  # validated
+    if context.query is None:  # a document given parsed: nothing to know it again by
+        return operation_cost(schema, document, context.operation_name, context.variables)
+    return _costs.cost(schema, context.query, document, context.operation_name, context.variables)
 
 
 def _answer_too_many_requests(context: object, retry_after: int) -> None:

@@ -15,10 +15,14 @@ every place they are selected at, ``@include``/``@skip`` are honoured, and
 variables (with their defaults) are read as the executor will coerce them.
 """
 
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from graphql import (
+    ArgumentNode,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -32,9 +36,12 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     is_composite_type,
+    visit,
 )
 from graphql.execution.values import (
     VariableValues,
@@ -47,6 +54,10 @@ from graphql.execution.values import (
 PAGE_ARGUMENTS = ("first", "last")
 BATCH_ARGUMENT = "batchSize"
 IDS_ARGUMENT = "ids"
+SIZE_ARGUMENTS = {*PAGE_ARGUMENTS, BATCH_ARGUMENT, IDS_ARGUMENT}
+CONDITIONS = {GraphQLIncludeDirective.name, GraphQLSkipDirective.name}
+
+T = TypeVar("T")
 
 
 class CostUnknown(Exception):
@@ -73,6 +84,78 @@ def operation_cost(
         if isinstance(definition, FragmentDefinitionNode)
     }
     return _Costing(schema, fragments, coerced).selection(root, operation.selection_set, 1, 1)
+
+
+class _SizeVariables(Visitor):
+    """The variables a document's cost reads: in size arguments, and in
+    ``@include``/``@skip``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self._inside = 0
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self._inside += node.name.value in SIZE_ARGUMENTS
+
+    def leave_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self._inside -= node.name.value in SIZE_ARGUMENTS
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        self._inside += node.name.value in CONDITIONS
+
+    def leave_directive(self, node: DirectiveNode, *_: Any) -> None:
+        self._inside -= node.name.value in CONDITIONS
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        if self._inside:
+            self.names.add(node.name.value)
+
+
+class CostCache:
+    """The costs last computed, by document text, operation and the values of
+    the variables the cost reads: a storefront sends the same few documents
+    with new cursors and filters, which change no cost."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._reads: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._costs: OrderedDict[tuple[Hashable, ...], int] = OrderedDict()
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> int:
+        reads = self._remembered(self._reads, query)
+        if reads is None:
+            found = _SizeVariables()
+            visit(document, found)
+            reads = self._remember(self._reads, query, tuple(sorted(found.names)))
+        given = variables or {}
+        read = tuple((name, name in given, repr(given.get(name))) for name in reads)
+        key = (query, operation_name, read)
+        cost = self._remembered(self._costs, key)
+        if cost is None:
+            cost = self._remember(
+                self._costs, key, operation_cost(schema, document, operation_name, variables)
+            )
+        return cost
+
+    def _remembered(self, entries: "OrderedDict[Any, T]", key: Hashable) -> T | None:
+        value = entries.get(key)
+        if value is not None:
+            entries.move_to_end(key)
+        return value
+
+    def _remember(self, entries: "OrderedDict[Any, T]", key: Hashable, value: T) -> T:
+        entries[key] = value
+        if len(entries) > self._maxsize:
+            entries.popitem(last=False)
+        return value
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
@@ -124,16 +207,21 @@ class _Costing:
         returned = get_named_type(definition.type)
         if not is_composite_type(returned):
             return 0
-        if isinstance(get_nullable_type(definition.type), GraphQLList):
+        is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
+        if is_list:
             times *= lists
-        arguments = get_argument_values(definition, node, self.variables)
-        ids = arguments.get(IDS_ARGUMENT)
-        if isinstance(ids, list) and isinstance(get_nullable_type(definition.type), GraphQLList):
-            times *= len(ids)
-        inner = _list_size(definition, arguments)
+        inner = 1
+        if definition.args.keys() & SIZE_ARGUMENTS:  # only these are worth coercing
+            arguments = get_argument_values(definition, node, self.variables)
+            ids = arguments.get(IDS_ARGUMENT)
+            if is_list and isinstance(ids, list):
+                times *= len(ids)
+            inner = _list_size(definition, arguments)
         return times + self.selection(returned, node.selection_set, times, inner)
 
     def _included(self, node: Any) -> bool:
+        if not node.directives:
+            return True
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         if skip and skip.get("if") is True:
             return False

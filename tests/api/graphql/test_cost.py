@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from graphql import parse
 
-from api.graphql.cost import operation_cost
+from api.graphql.cost import CostCache, operation_cost
 from api.schema import schema
 from tests.api.graphql.storefront import COSTS, STOREFRONT
 from tests.conftest import GraphQL
@@ -114,7 +114,8 @@ def test_too_complex_is_refused_before_any_query(graphql: GraphQL, queries: list
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     limit = settings.GRAPHQL_MAX_COST
-    assert "20401" in error["message"] and str(limit) in error["message"]
+    assert "20401" in error["message"]
+    assert str(limit) in error["message"]
     assert error["extensions"]["cost"] == {"requested": 20401, "limit": limit}
     assert body["data"] is None
     assert body["extensions"]["cost"] == {"requested": 20401, "limit": limit}
@@ -145,7 +146,10 @@ def test_storefront_documents_fit_the_default_limit(name: str) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", [name for name in STOREFRONT if name != "live catalog"])
-def test_storefront_queries_run(graphql: GraphQL, product_factory, rates_server, name: str) -> None:
+def test_storefront_queries_run(
+    graphql: GraphQL, product_factory, rates_server, settings: Any, name: str
+) -> None:
+    settings.EXCHANGE_RATES_TIMEOUT = 10  # the rates are not what this tests
     product = product_factory()
     body = graphql(STOREFRONT[name], {"sku": product.sku, "ids": IDS})
     assert body["extensions"]["cost"]["requested"] <= settings.GRAPHQL_MAX_COST
@@ -167,3 +171,20 @@ async def test_websocket_operations_are_costed_and_refused(
         (error,) = refused["errors"]
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
         assert error["extensions"]["cost"]["requested"] == 1 + 1000 + 1000 + 1000 * 201
+
+
+def test_cached_costs_follow_the_variables_they_read() -> None:
+    cache = CostCache(maxsize=4)
+    query = """query($n: Int, $after: String, $on: Boolean = true) {
+      products(first: $n, after: $after) @include(if: $on) { edges { node { id } } } }"""
+    document = parse(query)
+
+    def cost(**variables: Any) -> int:
+        return cache.cost(schema._schema, query, document, None, variables)
+
+    assert cost(n=5) == 11
+    assert cost(n=5, after="abc") == 11
+    assert cost(n=6) == 13
+    assert cost() == 41
+    assert cost(n=None) == 41
+    assert cost(n=5, on=False) == 0

@@ -13,6 +13,8 @@ import pytest
 import redis
 from django.test import Client
 
+from accounts.factories import UserFactory
+from accounts.services import create_api_token
 from tests.conftest import running_uvicorn
 from tests.graphql_ws import PROTOCOLS, graphql_websocket
 
@@ -78,6 +80,34 @@ def test_the_forwarded_address_counts_only_behind_a_trusted_proxy(
     # every request comes from 127.0.0.1 then, whatever it forwards
     statuses = [post(client, new_address()).status_code for _ in range(3)]
     assert statuses[-1] == 429
+
+
+def admitted(client: Client, headers: dict[str, str]) -> int:
+    """How many pages in a row the client's bucket pays for."""
+    count = 0
+    while count < 50:
+        response = client.post(
+            "/graphql/", {"query": PAGE}, content_type="application/json", headers=headers
+        )
+        if response.status_code == 429:
+            return count
+        count += 1
+    return count
+
+
+@pytest.mark.django_db
+def test_a_token_has_a_bucket_of_its_own_and_staff_a_larger_one(
+    client: Client, limited: Any
+) -> None:
+    limited.RATE_LIMIT_REFILL_PER_SECOND = 0.01
+    limited.RATE_LIMIT_STAFF_FACTOR = 3
+    address = new_address()
+    staff = create_api_token(UserFactory.create(staff=True)).token
+    other = create_api_token(UserFactory.create()).token
+    assert admitted(client, {"X-Forwarded-For": address}) == 2  # 50 // 19
+    # the same address, but each token spends from its own bucket
+    assert admitted(client, {"X-Forwarded-For": address, "Authorization": f"Bearer {other}"}) == 2
+    assert admitted(client, {"X-Forwarded-For": address, "Authorization": f"Bearer {staff}"}) == 7
 
 
 @pytest.mark.django_db

@@ -137,10 +137,14 @@ class RedisBuckets:
 
 
 @cache
-def _store(redis_url: str) -> Buckets:
-    return RedisBuckets(redis_url) if redis_url else MemoryBuckets()
+def store(redis_url: str) -> Buckets:
+    """The buckets in the Redis at ``redis_url``, else this process's."""
+    if redis_url:
+        return RedisBuckets(redis_url)
+    if settings.RATE_LIMITING:
+        logger.warning("rate limits are kept per process: set REDIS_URL to share them")
+    return MemoryBuckets()
 
 
 def buckets() -> Buckets:
-    """The store ``REDIS_URL`` names, else this process's."""
-    return _store(settings.REDIS_URL)
+    return store(settings.REDIS_URL)

@@ -188,7 +188,8 @@ GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 # and priceIn) costs 3001. Rate limiting is on by default in production: each
 # client's bucket holds RATE_LIMIT_CAPACITY points refilled at
 # RATE_LIMIT_REFILL_PER_SECOND, staff tokens RATE_LIMIT_STAFF_FACTOR times
-# both; shared through REDIS_URL when set, else per process. X-Forwarded-For
+# both; shared through REDIS_URL when set (synced every RATE_LIMIT_SYNC_SECONDS),
+# else per process. X-Forwarded-For
 # is read only from TRUSTED_PROXIES (addresses or networks). Failed logins:
 # LOGIN_MAX_FAILURES per username (and LOGIN_MAX_FAILURES_PER_ADDRESS per
 # address), each one forgiven after LOGIN_FAILURE_WINDOW seconds / that many.
@@ -199,6 +200,7 @@ RATE_LIMIT_CAPACITY = float(os.environ.get("RATE_LIMIT_CAPACITY", "20000"))
 RATE_LIMIT_REFILL_PER_SECOND = float(os.environ.get("RATE_LIMIT_REFILL_PER_SECOND", "2000"))
 RATE_LIMIT_STAFF_FACTOR = float(os.environ.get("RATE_LIMIT_STAFF_FACTOR", "10"))
 RATE_LIMIT_STORE_TIMEOUT = float(os.environ.get("RATE_LIMIT_STORE_TIMEOUT", "0.5"))
+RATE_LIMIT_SYNC_SECONDS = float(os.environ.get("RATE_LIMIT_SYNC_SECONDS", "0.1"))
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))

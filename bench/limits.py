@@ -41,9 +41,14 @@ class Contender:
     label: str
     settings: dict[str, str]
     page_ms: list[float] = field(default_factory=list)
+    page_cpu_ms: list[float] = field(default_factory=list)
     stream_rates: list[float] = field(default_factory=list)
-    base_url: str = ""
-    ws_url: str = ""
+    stream_cpu_us: list[float] = field(default_factory=list)  # a product
+    server: servers.Server | None = None
+
+    def cpu(self) -> float:
+        assert self.server is not None
+        return self.server.cpu()
 
 
 def contenders(redis_url: str) -> list[Contender]:
@@ -69,44 +74,52 @@ def contenders(redis_url: str) -> list[Contender]:
 
 
 async def page_round(client: httpx.AsyncClient, contender: Contender) -> None:
-    started = time.perf_counter()
+    assert contender.server is not None
+    url = f"{contender.server.base_url}/graphql/"
+    cpu, started = contender.cpu(), time.perf_counter()
     for _ in range(REQUESTS_PER_ROUND):
-        response = await client.post(f"{contender.base_url}/graphql/", json=PAGE)
+        response = await client.post(url, json=PAGE)
         if response.status_code != 200 or b'"errors"' in response.content:
             raise RuntimeError(f"{contender.label}: {response.status_code} {response.text[:300]}")
     contender.page_ms.append((time.perf_counter() - started) * 1000 / REQUESTS_PER_ROUND)
+    contender.page_cpu_ms.append((contender.cpu() - cpu) * 1000 / REQUESTS_PER_ROUND)
 
 
 async def stream_round(contender: Contender) -> None:
-    async with session(contender.ws_url) as ws:
+    assert contender.server is not None
+    cpu = contender.cpu()
+    async with session(contender.server.ws_url) as ws:
         streamed = await stream(ws, STREAM_BATCH)
     if streamed.products != PRODUCTS:
         raise RuntimeError(f"{contender.label}: streamed {streamed.products} products")
     contender.stream_rates.append(streamed.rate)
+    contender.stream_cpu_us.append((contender.cpu() - cpu) * 1e6 / PRODUCTS)
 
 
 def table(measured: list[Contender]) -> list[str]:
     base = measured[0]
-    base_page = statistics.median(base.page_ms)
-    base_rate = statistics.median(base.stream_rates)
+    med = statistics.median
     lines = [
-        "| switches | first page, ms (median) | × both off | stream, products/s | "
-        "× both off (time) |",
-        "| --- | --- | --- | --- | --- |",
+        "| switches | first page: ms | × | server CPU ms | × | stream: products/s | "
+        "× (time) | server CPU µs a product | × |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for contender in measured:
-        page = statistics.median(contender.page_ms)
-        rate = statistics.median(contender.stream_rates)
+    for c in measured:
         lines.append(
-            f"| {contender.label} | {page:.2f} | ×{page / base_page:.3f} | {rate:,.0f} | "
-            f"×{base_rate / rate:.3f} |"
+            f"| {c.label} | {med(c.page_ms):.2f} | ×{med(c.page_ms) / med(base.page_ms):.3f} "
+            f"| {med(c.page_cpu_ms):.2f} | ×{med(c.page_cpu_ms) / med(base.page_cpu_ms):.3f} "
+            f"| {med(c.stream_rates):,.0f} "
+            f"| ×{med(base.stream_rates) / med(c.stream_rates):.3f} "
+            f"| {med(c.stream_cpu_us):.1f} "
+            f"| ×{med(c.stream_cpu_us) / med(base.stream_cpu_us):.3f} |"
         )
     return [
         *lines,
         "",
         f"`products(first: 20)` with `category {{ name }}`, {REQUESTS_PER_ROUND} requests one "
         f"after another per round; a {PRODUCTS:,}-product `productStream(batchSize: "
-        f"{STREAM_BATCH})` (six fields) per round; median of {ROUNDS} alternating rounds. "
+        f"{STREAM_BATCH})` (six fields) per round; medians of {ROUNDS} alternating rounds; "
+        "server CPU from /proc (user + system). "
         f"Goal: everything on ≤ ×{GOAL} of everything off.",
     ]
 
@@ -136,12 +149,13 @@ async def main() -> int:
     try:
         await asyncio.gather(*map(ready, started))
         for contender, server in zip(measured, started, strict=True):
-            contender.base_url, contender.ws_url = server.base_url, server.ws_url
-            await warm_up(contender.ws_url)
+            contender.server = server
+            await warm_up(server.ws_url)
         async with httpx.AsyncClient(timeout=60.0) as client:
             for contender in measured:
                 await page_round(client, contender)  # warm-up
                 contender.page_ms.clear()
+                contender.page_cpu_ms.clear()
             for round_ in range(ROUNDS):
                 progress(f"round {round_ + 1}/{ROUNDS}")
                 # Each round in another order, so that no contender always goes first.

@@ -5,8 +5,9 @@ reads, refills and spends it atomically on Redis's clock, so every process
 of every host spends from the same bucket. A round trip per operation would
 put Redis's latency (and, on a busy machine, its scheduling) in every
 request, so each process spends *ahead* from its own copy of a client's
-bucket (``PreDebitedBuckets``): a client it has not seen lately is asked
-about in Redis once, and what it spends then is sent to Redis every
+bucket (``PreDebitedBuckets``): a client whose copy it has not synced in
+the last three intervals is asked about in Redis, and what it spends then
+is sent to Redis every
 ``RATE_LIMIT_SYNC_SECONDS`` in one pipeline, whose answers (what is left,
 everyone's spending counted) replace the copies. Between two syncs a client
 spread over several processes may spend up to what each copy held: the
@@ -118,6 +119,7 @@ class _Copy:
     at: float  # monotonic
     capacity: float
     refill: float
+    synced: float  # monotonic: when Redis last told what is left
     unsent: float = 0.0  # spent here since the last sync
 
 
@@ -133,9 +135,14 @@ class PreDebitedBuckets:
     async def take(self, key: str, cost: float, capacity: float, refill: float) -> Decision:
         now = time.monotonic()
         copy = self._copies.get(key)
-        if copy is None or copy.capacity != capacity:
+        # A copy this process has not synced lately misses what others spent.
+        if copy is None or copy.capacity != capacity or now - copy.synced > 3 * self._interval:
             decision = await self._shared.take(key, cost, capacity, refill)
-            self._copies[key] = _Copy(decision.remaining, time.monotonic(), capacity, refill)
+            unsent = copy.unsent if copy is not None else 0.0  # not in Redis yet
+            now = time.monotonic()
+            self._copies[key] = _Copy(
+                decision.remaining - unsent, now, capacity, refill, now, unsent
+            )
             return decision
         copy.points = min(capacity, copy.points + (now - copy.at) * refill)
         copy.at = now
@@ -171,7 +178,7 @@ class PreDebitedBuckets:
         for key, points in left.items():
             copy = self._copies.get(key)
             if copy is not None:  # what was spent here meanwhile is not in Redis yet
-                copy.points, copy.at = points - copy.unsent, now
+                copy.points, copy.at, copy.synced = points - copy.unsent, now, now
         self._forget_refilled(now)
         if any(copy.unsent for copy in self._copies.values()):  # spent during the sync
             self._syncing = asyncio.ensure_future(self._sync_soon())

@@ -41,14 +41,15 @@ async def current_user(info: Info) -> "_AnyUser":
 async def connection_user(scope: Mapping[str, Any], params: object) -> "_AnyUser":
     """The user of a websocket: ``{"Authorization": "Bearer <token>"}`` in the
     ``connection_init`` payload, else the session. Raises InvalidToken."""
-    authorization = _authorization(params)
+    authorization = authorization_of(params)
     if authorization is not None:
         return await authenticate_token(bearer_token(authorization))
     user: _AnyUser = scope.get("user") or AnonymousUser()
     return user
 
 
-def _authorization(params: object) -> str | None:
+def authorization_of(params: object) -> str | None:
+    """The Authorization of a ``connection_init`` payload, whatever its case."""
     if isinstance(params, dict):
         for key, value in params.items():
             if str(key).lower() == "authorization":

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from accounts.graphql.mutations import Mutation as AccountMutation
+from api.graphql.admission import Admission
 from api.graphql.error_reporting import report_errors
 from api.graphql.execution import ExecutionContext
 from api.graphql.incremental import IncrementalResults
@@ -84,6 +85,7 @@ schema = Schema(
         *operation_tracing(),
         *operation_metrics(),
         *limit_extensions(),
+        Admission,
         OperationNameRequired,
         OperationRecorder,
         lambda: ParserCache(maxsize=256),

@@ -188,6 +188,35 @@ GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# What a document may cost and how fast a client may spend (api/graphql/cost.py,
+# api/rate_limits; README, "Costs and rate limits"). GRAPHQL_MAX_COST: the
+# storefront's largest document (a productStream batch of 1000 with category
+# and priceIn) costs 3001. Rate limiting is on by default in production: each
+# client's bucket holds RATE_LIMIT_CAPACITY points refilled at
+# RATE_LIMIT_REFILL_PER_SECOND, staff tokens RATE_LIMIT_STAFF_FACTOR times
+# both; shared through REDIS_URL when set (synced every RATE_LIMIT_SYNC_SECONDS),
+# else per process. X-Forwarded-For
+# is read only from TRUSTED_PROXIES (addresses or networks). Failed logins:
+# LOGIN_MAX_FAILURES per username (and LOGIN_MAX_FAILURES_PER_ADDRESS per
+# address), each one forgiven after LOGIN_FAILURE_WINDOW seconds / that many.
+GRAPHQL_COST_ANALYSIS = env_bool("GRAPHQL_COST_ANALYSIS", True)
+GRAPHQL_MAX_COST = int(os.environ.get("GRAPHQL_MAX_COST", "3500"))
+RATE_LIMITING = env_bool("RATE_LIMITING", PRODUCTION)
+RATE_LIMIT_CAPACITY = float(os.environ.get("RATE_LIMIT_CAPACITY", "20000"))
+RATE_LIMIT_REFILL_PER_SECOND = float(os.environ.get("RATE_LIMIT_REFILL_PER_SECOND", "2000"))
+RATE_LIMIT_STAFF_FACTOR = float(os.environ.get("RATE_LIMIT_STAFF_FACTOR", "10"))
+RATE_LIMIT_STORE_TIMEOUT = float(os.environ.get("RATE_LIMIT_STORE_TIMEOUT", "0.5"))
+RATE_LIMIT_SYNC_SECONDS = float(os.environ.get("RATE_LIMIT_SYNC_SECONDS", "0.1"))
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
+LOGIN_FAILURE_WINDOW = float(os.environ.get("LOGIN_FAILURE_WINDOW", "300"))
+if RATE_LIMITING and RATE_LIMIT_CAPACITY < GRAPHQL_MAX_COST:
+    raise ImproperlyConfigured(
+        "RATE_LIMIT_CAPACITY must be at least GRAPHQL_MAX_COST: a bucket smaller than "
+        "an admitted document would never admit it."
+    )
 # Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many

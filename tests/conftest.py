@@ -17,6 +17,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.utils import timezone
 
+from api.rate_limits.buckets import store
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Product
 from tests.rates_server import RatesServer
@@ -106,6 +107,13 @@ def catalog_with_ties(count: int) -> list[Product]:
             created_at=start + timedelta(minutes=i // 2),  # pairs share a timestamp
         )
     return list(Product.objects.select_related("category"))
+
+
+@pytest.fixture(autouse=True)
+def full_buckets() -> None:
+    """Every test starts with full rate-limit buckets (those kept in this
+    process): failed logins of one test must not lock another out."""
+    store.cache_clear()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Every connection of the schema is built by ``paginate``; an app supplies the
 filtered queryset and the ``Keyset`` of the requested ordering.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -56,11 +57,12 @@ class PageRequest:
 
 @strawberry.type(name="Connection", description="A page of a list, in the Relay style.")
 class Connection(relay.Connection[NodeType]):
-    matching: strawberry.Private[QuerySet[Any]]
+    # Counts the rows matching the filter; run only if totalCount is selected.
+    counting: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many rows match the filter, across all pages.")
     async def total_count(self) -> int:
-        return await self.matching.acount()
+        return await self.counting()
 
 
 async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -> Connection[Any]:
@@ -85,7 +87,9 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
             initial=page.streamed,
         )
         # graphql-core streams the edges from the async iterator as it reads them.
-        return Connection(edges=cast(Any, streamed_edges), page_info=page_info, matching=queryset)
+        return Connection(
+            edges=cast(Any, streamed_edges), page_info=page_info, counting=queryset.acount
+        )
 
     # The first row on the far side of a cursor, ordered away from it: one step
     # of an index scan. A bare EXISTS may be planned as a sequential scan that
@@ -123,6 +127,20 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
     has_previous = (from_end and more) or await beyond("_row_before_after")
     has_next = (not from_end and more) or await beyond("_row_from_before")
 
+    return connection(
+        rows, keyset, has_next=has_next, has_previous=has_previous, counting=queryset.acount
+    )
+
+
+def connection(
+    rows: list[Model],
+    keyset: Keyset,
+    *,
+    has_next: bool,
+    has_previous: bool,
+    counting: Callable[[], Awaitable[int]],
+) -> Connection[Any]:
+    """The connection of a page of ``rows``, in order."""
     edges = [relay.Edge(cursor=keyset.cursor_for(row), node=cast(Any, row)) for row in rows]
     return Connection(
         edges=edges,
@@ -132,5 +150,5 @@ async def paginate(queryset: QuerySet[Any], keyset: Keyset, page: PageRequest) -
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        matching=queryset,
+        counting=counting,
     )

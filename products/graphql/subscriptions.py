@@ -28,6 +28,7 @@ from api.metrics.streams import count_batch
 from api.paging.keyset import Keyset
 from api.paging.readers import readers
 from api.paging.windows import read_batches
+from api.rate_limits.spending import spend_for_batch
 from api.websocket.consumer import TRY_AGAIN_LATER, connection_closer
 from api.websocket.log import count_sent
 from api.websocket.turns import turns
@@ -168,6 +169,7 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
     stays quiet for hours would otherwise hold its last batch of rows all
     that time."""
     turn = turns.turn()
+    paid = True  # the first batch, when the subscription was admitted
     for phase in phases:
         while True:
             # Taken before the next batch is asked for: a window is read in
@@ -177,6 +179,9 @@ async def released(*phases: AsyncIterator[ProductBatch]) -> AsyncIterator[Produc
                 batch = await anext(phase)
             except StopAsyncIteration:
                 break
+            if not paid:
+                await spend_for_batch()
+            paid = False
             count_sent(batch.phase.value, len(batch.products))
             batch_sent(partial(batch.tokens.encode, batch.told))
             count_batch(batch.phase.value, len(batch.products))

@@ -16,6 +16,7 @@ from api.graphql.incremental import streamed_subfield
 from api.graphql.nodes import ModelNode
 from api.graphql.scope import scoped
 from api.paging.connection import Connection, PageRequest, paginate
+from api.paging.groups import PagesByGroup
 from products import models, pricing
 from products.exchange_rates import RatesLoader, RatesUnavailable, currency_code
 from products.graphql.inputs import ProductFilter, ProductOrder, matching_products
@@ -79,8 +80,6 @@ async def resolve_products(
     order_by: ProductOrder | None = None,
 ) -> Connection[Product]:
     products, keyset = matching_products(filter, order_by)
-    if root is not None:
-        products = products.filter(category=root)
     page = PageRequest(
         first=first,
         after=after,
@@ -88,6 +87,14 @@ async def resolve_products(
         before=before,
         streamed=streamed_subfield(info, "edges"),
     )
+    if root is not None:
+        if page.streamed is None:  # one read for the pages of every category selected
+            pages = scoped(info, PagesByGroup)
+            return await pages.page(
+                info, root.pk, optimize(products, info), keyset, page, "category"
+            )
+        # A streamed page is read in windows of its own.
+        products = products.filter(category=root)
     return await paginate(optimize(products, info), keyset, page)
 
 

@@ -65,7 +65,7 @@ def test_login_is_csrf_checked_without_a_session_cookie(browser: Client) -> None
 
 
 def test_logout_without_a_session_cookie_has_nothing_to_check(browser: Client) -> None:
-    assert post(browser, LOGOUT) == {"data": {"logout": True}}
+    assert post(browser, LOGOUT)["data"] == {"logout": True}
 
 
 def test_a_session_that_is_not_staff_is_told_so(browser: Client) -> None:

@@ -285,7 +285,7 @@ def test_introspection_can_be_switched_off(test_database_url: str) -> None:
         assert all("introspection" in error["message"] for error in errors), errors
         assert {error["extensions"]["code"] for error in errors} == {INVALID}
         typename = httpx.post(f"{base_url}/graphql/", json={"query": "{ __typename }"})
-        assert typename.json() == {"data": {"__typename": "Query"}}
+        assert typename.json()["data"] == {"__typename": "Query"}
 
 
 def test_the_export_refuses_nul_in_search(client: httpx.Client) -> None:
@@ -321,4 +321,5 @@ def test_an_id_naming_another_type_names_nothing(
     client: httpx.Client, query: str, variables: dict[str, Any]
 ) -> None:
     body = client.post("/graphql/", json={"query": query, "variables": variables}).json()
-    assert body == {"data": {next(iter(body["data"])): None}}
+    assert "errors" not in body
+    assert body["data"] == {next(iter(body["data"])): None}

@@ -187,5 +187,5 @@ async def test_mutations_with_the_session_pass_the_csrf_check(graphiql: GraphiQL
 
     await graphiql.write(LOG_OUT, "LogOut")
     await graphiql.run()
-    assert await graphiql.response('"logout"') == {"data": {"logout": True}}
+    assert (await graphiql.response('"logout"'))["data"] == {"logout": True}
     graphiql.assert_offline_and_unbroken()

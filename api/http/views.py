@@ -4,11 +4,13 @@ import orjson
 from cross_web import HTTPException
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
-from strawberry.django.views import AsyncGraphQLView
+from strawberry.django.views import AsyncGraphQLView, TemporalHttpResponse
+from strawberry.http import GraphQLHTTPResponse
 
 from api.http.access_log import graphql_operation
 from api.http.error_responses import error_response
 from api.http.graphiql import render_graphiql
+from api.http.media_types import NOT_ACCEPTABLE, acceptable, negotiated, with_status
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.
@@ -16,6 +18,7 @@ HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
 }
 
 
@@ -26,6 +29,8 @@ class GraphQLView(AsyncGraphQLView):
         operation = graphql_operation()
         if operation is not None and (request.method != "GET" or "query" in request.GET):
             operation.served = True
+        if not acceptable(request.headers.get("Accept")):
+            return request_error(NOT_ACCEPTABLE, 406)
         try:
             return await self.run(request=request)
         except HTTPException as error:
@@ -46,6 +51,16 @@ class GraphQLView(AsyncGraphQLView):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def get_sub_response(self, request: HttpRequest) -> TemporalHttpResponse:
+        return negotiated(request, await super().get_sub_response(request))
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: HttpResponse,
+    ) -> HttpResponseBase:
+        return super().create_response(*with_status(response_data, sub_response))
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken, so mutations

@@ -22,6 +22,7 @@ from api.graphql.operation_name import OperationNameRequired
 from api.graphql.parser_cache import ParserCache
 from api.graphql.scalars import DECIMAL
 from api.http.operation_recorder import OperationRecorder
+from persisted_queries.graphql.extension import PersistedQueries
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription
@@ -74,6 +75,7 @@ schema = Schema(
     # and validated once, and a thousand live subscriptions of one document
     # share its syntax tree instead of holding a thousand.
     extensions=[
+        PersistedQueries,
         *limit_extensions(),
         OperationNameRequired,
         OperationRecorder,

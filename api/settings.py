@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "api",
     "accounts",
     "products",
+    "persisted_queries",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,9 @@ GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# Persisted queries (persisted_queries/; README, "Persisted queries"): when true,
+# only documents registered with `manage.py register_documents` run.
+GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env_bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", False)
 # Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many

@@ -1,16 +1,17 @@
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView, TemporalHttpResponse
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
 from api.http.access_log import graphql_operation
 from api.http.error_responses import error_response
 from api.http.graphiql import render_graphiql
 from api.http.media_types import NOT_ACCEPTABLE, acceptable, negotiated, with_status
+from persisted_queries.requests import with_document_id
 
 # Requests refused before any GraphQL runs (strawberry's HTTPException) get
 # a GraphQL-shaped JSON body like every other error, with a code by status.
@@ -48,6 +49,20 @@ class GraphQLView(AsyncGraphQLView):
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        # Relay and GraphQL Codegen name a persisted document beside `query`,
+        # which strawberry does not keep: read again, for such requests only.
+        if isinstance(data, GraphQLRequestData) and data.query is None:
+            if request.method == "GET":
+                parameters = request.query_params
+            else:
+                parameters = self.parse_json(await request.get_body())
+            data.extensions = with_document_id(parameters, data.extensions)
+        return data
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

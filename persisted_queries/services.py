@@ -19,8 +19,9 @@ async def learn(sha256: str, text: str) -> None:
 
 def register(documents: Mapping[str, str]) -> int:
     """Registers trusted documents by the keys a manifest gives them, in one
-    transaction; a key registered before takes the manifest's text. Returns
-    how many were registered."""
+    transaction; a document learnt from a client before becomes trusted.
+    Returns how many were registered. The manifests' keys are hashes of the
+    texts, so a key keeps its text: running processes keep what they found."""
     rows = [
         PersistedDocument(key=key, sha256=sha256_hex(text), text=text, trusted=True)
         for key, text in documents.items()

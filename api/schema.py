@@ -26,6 +26,7 @@ from api.graphql.scalars import DECIMAL
 from api.http.operation_recorder import OperationRecorder
 from api.metrics.operations import operation_metrics
 from api.tracing.graphql import operation_tracing
+from persisted_queries.graphql.extension import PersistedQueries
 from products.graphql.mutations import Mutation as ProductMutation
 from products.graphql.queries import Query as ProductQuery
 from products.graphql.subscriptions import Subscription as ProductSubscription
@@ -84,6 +85,8 @@ schema = Schema(
         # Outermost, where switched on: their spans and times cover the rest.
         *operation_tracing(),
         *operation_metrics(),
+        # Before anything reads the document: it may come from the store.
+        PersistedQueries,
         *limit_extensions(),
         Admission,
         OperationNameRequired,

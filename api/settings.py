@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "products",
     "storefront",
+    "persisted_queries",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,9 @@ if RATE_LIMITING and RATE_LIMIT_CAPACITY < GRAPHQL_MAX_COST:
         "RATE_LIMIT_CAPACITY must be at least GRAPHQL_MAX_COST: a bucket smaller than "
         "an admitted document would never admit it."
     )
+# Persisted queries (persisted_queries/; README, "Persisted queries"): when true,
+# only documents registered with `manage.py register_documents` run.
+GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env_bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", False)
 # Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many

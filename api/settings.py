@@ -182,6 +182,14 @@ GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# Lists of products completed by compiled functions where their selection allows
+# (api/graphql/compiled.py): auto and on alike, on also logging every fallback to
+# graphql-core at WARNING; off: graphql-core completes everything.
+GRAPHQL_COMPILED = os.environ.get("GRAPHQL_COMPILED", "auto")
+if GRAPHQL_COMPILED not in {"auto", "on", "off"}:
+    raise ImproperlyConfigured(
+        f"GRAPHQL_COMPILED must be auto, on or off, not {GRAPHQL_COMPILED!r}."
+    )
 # Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many

@@ -109,7 +109,10 @@ class Keyset:
         return tuple(getattr(row, field) for field in self.fields)
 
     def cursor_for(self, row: models.Model) -> str:
-        return encode_cursor(self.name, [_to_cursor_value(v) for v in self.position_of(row)])
+        return self.cursor_at(self.position_of(row))
+
+    def cursor_at(self, position: Sequence[Any]) -> str:
+        return encode_cursor(self.name, [_to_cursor_value(v) for v in position])
 
     def decode(self, cursor: str) -> tuple[Any, ...]:
         values = decode_cursor(cursor, self.name, len(self.fields))

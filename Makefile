@@ -12,7 +12,8 @@ PORT ?= 8000
 # Server processes: each tails the change log, so subscribers of any see every write.
 WORKERS ?= 1
 DEMO_PRODUCTS ?= 5000
-# `make test` runs the suite on SQLite, then again on PostgreSQL when this is set.
+# `make test` runs the suite on SQLite with the compiled path forced on and then
+# off (GRAPHQL_COMPILED), then on PostgreSQL with the default when this is set.
 TEST_POSTGRES_URL ?=
 
 .PHONY: install runtime serve test lint typecheck schema
@@ -55,7 +56,9 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 test: lint typecheck node_modules
-	$(UV) run pytest
+	GRAPHQL_COMPILED=on $(UV) run pytest
+	@echo "== again with GRAPHQL_COMPILED=off =="
+	GRAPHQL_COMPILED=off $(UV) run pytest
 	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
 		echo "== again on PostgreSQL =="; \
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(UV) run pytest; \

@@ -10,7 +10,8 @@ export UV_COMPILE_BYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Server processes: each tails the change log, so subscribers of any see every write.
-WORKERS ?= 1
+# One per core unless WEB_CONCURRENCY says otherwise (one process uses one core).
+WORKERS ?= $(or $(WEB_CONCURRENCY),$(shell nproc 2>/dev/null || echo 2))
 DEMO_PRODUCTS ?= 5000
 # `make test` runs the suite on SQLite with the compiled path forced on and then
 # off (GRAPHQL_COMPILED), then on PostgreSQL with the default when this is set.

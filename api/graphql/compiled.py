@@ -19,6 +19,7 @@ that errors read exactly as graphql-core writes them.
 
 from base64 import b64encode
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from itertools import count
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ from graphql.pyutils import Undefined
 from strawberry.types import Info
 
 from api.graphql.compiler import Collecting, Leaf, Nested, NodeID, ObjectPlan, Typename, plans
+from api.graphql.scalars import serialize_decimal
 
 Completer = Callable[[Any], dict[str, Any]]
 
@@ -107,6 +109,13 @@ class _Source:
             slow = self.name(_coercer(field))
             if _is_scalar(field.type, "String"):
                 return f"(v if (v := {value}).__class__ is str else {slow}(v))"
+            if field.type.coerce_output_value is serialize_decimal:
+                # A Decimal whose text has two decimals (the columns' own) is
+                # what serialize_decimal makes of it; others are quantized.
+                return (
+                    f"(s if (v := {value}).__class__ is {self.name(Decimal)} "
+                    f'and (s := str(v))[-3:-2] == "." else {slow}(v))'
+                )
             if _is_scalar(field.type, "Int"):
                 return (
                     f"(v if (v := {value}).__class__ is int and {_INT_MIN} <= v <= {_INT_MAX} "

@@ -21,6 +21,7 @@ Progress goes to stderr; the Markdown tables to stdout.
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import sys
@@ -45,6 +46,9 @@ from bench.percentiles import percentile  # noqa: E402
 from bench.scenarios import progress  # noqa: E402
 from bench.stream_client import Streamed, StreamError, session, stream, warm_up  # noqa: E402
 from bench.streams.throughput import raw_read  # noqa: E402
+
+# One log line per request would load the client more than the server.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SMALL_DATABASE = "compiled_bench_10k"
 SMALL_PRODUCTS = 10_000

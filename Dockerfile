@@ -27,4 +27,6 @@ EXPOSE 8000
 # Plain HTTP to 127.0.0.1: the probes answer it whatever SECURE_SSL_REDIRECT
 # and ALLOWED_HOSTS say (api/health.py).
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["uvicorn", "api.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# One server process per core unless WEB_CONCURRENCY says how many: one
+# process uses one core.
+CMD ["sh", "-c", "exec uvicorn api.asgi:application --host 0.0.0.0 --port 8000 --proxy-headers --workers ${WEB_CONCURRENCY:-$(nproc)}"]

@@ -10,12 +10,14 @@ export UV_COMPILE_BYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Server processes: each tails the change log, so subscribers of any see every write.
-WORKERS ?= 1
+# One per core unless WEB_CONCURRENCY says otherwise (one process uses one core).
+WORKERS ?= $(or $(WEB_CONCURRENCY),$(shell nproc 2>/dev/null || echo 2))
 # Where the processes keep the metrics a scrape of any of them sums; its
 # metrics files are removed at every start (api/metrics/registry.py).
 PROMETHEUS_MULTIPROC_DIR ?= $(or $(TMPDIR),/tmp)/conveyor-metrics-$(PORT)
 DEMO_PRODUCTS ?= 5000
-# `make test` runs the suite on SQLite, then again on PostgreSQL when this is set.
+# `make test` runs the suite with the compiled path forced off (GRAPHQL_COMPILED)
+# on SQLite, then forced on: on PostgreSQL when this is set, else on SQLite again.
 TEST_POSTGRES_URL ?=
 
 .PHONY: install runtime serve test lint typecheck schema
@@ -59,8 +61,11 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 test: lint typecheck node_modules
-	$(UV) run pytest
+	GRAPHQL_COMPILED=off $(UV) run pytest
 	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
-		echo "== again on PostgreSQL =="; \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(UV) run pytest; \
+		echo "== again on PostgreSQL, with GRAPHQL_COMPILED=on =="; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" GRAPHQL_COMPILED=on $(UV) run pytest; \
+	else \
+		echo "== again with GRAPHQL_COMPILED=on =="; \
+		GRAPHQL_COMPILED=on $(UV) run pytest; \
 	fi

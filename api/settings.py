@@ -221,6 +221,14 @@ if RATE_LIMITING and RATE_LIMIT_CAPACITY < GRAPHQL_MAX_COST:
 # Persisted queries (persisted_queries/; README, "Persisted queries"): when true,
 # only documents registered with `manage.py register_documents` run.
 GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env_bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", False)
+# Lists of products completed by compiled functions where their selection allows
+# (api/graphql/compiled.py): auto and on alike, on also logging every fallback to
+# graphql-core at WARNING; off: graphql-core completes everything.
+GRAPHQL_COMPILED = os.environ.get("GRAPHQL_COMPILED", "auto")
+if GRAPHQL_COMPILED not in {"auto", "on", "off"}:
+    raise ImproperlyConfigured(
+        f"GRAPHQL_COMPILED must be auto, on or off, not {GRAPHQL_COMPILED!r}."
+    )
 # Larger request bodies are refused with 413 before they are read (api/http/body_limit.py).
 GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(1024 * 1024)))
 # So that a client still sending such a body can read the 413, up to this many

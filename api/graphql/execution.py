@@ -17,15 +17,21 @@ Two changes to strawberry's execution context:
 - A ``PartlyShared`` object (a LIVE batch) is completed once per selection
   but for its own fields (the batch's ``sequence``), which each execution
   completes for itself.
+- Lists of objects whose selection api.graphql.compiler plans are completed
+  by the compiled functions of api.graphql.compiled (``GRAPHQL_COMPILED``),
+  graphql-core completing them where a row does not fit.
 """
 
 import json
+import logging
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
+from django.conf import settings
 from graphql import (
     FieldNode,
     GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
@@ -39,8 +45,13 @@ from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api.graphql.compiled import completers
+from api.graphql.compiler import Collecting, plans
 from api.graphql.incremental import IncrementalSwitch
+from api.paging.rows import TupleRows
 from api.websocket.log import name_operation
+
+logger = logging.getLogger(__name__)
 
 
 class SharedList(list[Any]):
@@ -149,7 +160,7 @@ class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext)
         result: Any,
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
-        complete = super().complete_list_value
+        complete = self._complete_list
         if not isinstance(result, SharedList):
             return complete(return_type, field_details_list, info, path, result, position_context)
         completed: AwaitableOrValue[list[Any]] = self._once(
@@ -158,6 +169,60 @@ class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext)
             lambda: complete(return_type, field_details_list, info, path, result, position_context),
         )
         return completed
+
+    def _complete_list(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        compiled = self._compiled(return_type, field_details_list, result)
+        if compiled is not None:
+            return compiled
+        if isinstance(result, TupleRows):
+            result = result.objects()
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _compiled(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        rows: Any,
+    ) -> list[Any] | None:
+        """The list completed by its selection's compiled function, or None
+        where graphql-core is to complete it."""
+        mode = settings.GRAPHQL_COMPILED
+        item_type = return_type.of_type
+        if mode == "off" or not isinstance(rows, list) or not isinstance(item_type, GraphQLNonNull):
+            return None
+        object_type = item_type.of_type
+        if not isinstance(object_type, GraphQLObjectType):
+            return None
+        plan = plans.plan(self._collecting(), object_type, field_details_list)
+        if plan is None:
+            return None
+        if isinstance(rows, TupleRows):
+            complete = completers.for_tuples(plan, rows.columns)
+        else:
+            complete = completers.for_objects(plan)
+        if complete is None:
+            return None
+        try:
+            return list(map(complete, rows))
+        except Exception as error:
+            # A row that graphql-core answers otherwise (with an error, or
+            # after a query): it completes the list.
+            level = logging.WARNING if mode == "on" else logging.DEBUG
+            logger.log(level, "compiled %s fell back to graphql-core: %r", object_type, error)
+            return None
+
+    def _collecting(self) -> Collecting:
+        return Collecting(self.schema, self.fragments, self.variable_values, self.operation)
 
     def _once(
         self, shared: SharedList, key: str, complete: Callable[[], AwaitableOrValue[Any]]

@@ -6,12 +6,12 @@ a batch at a time, so a client that reads slowly slows the reading. The LIVE
 phase then sends what products.live hands its feed.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import replace
 from enum import Enum
 from functools import partial
 from itertools import count
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import strawberry
 from asgiref.sync import sync_to_async
@@ -19,6 +19,7 @@ from django.conf import settings
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
+from api.graphql.compiled import columns_below
 from api.graphql.errors import ClientError, ResumeExpired
 from api.graphql.execution import PartlyShared, SharedList
 from api.graphql.ids import global_id
@@ -27,7 +28,7 @@ from api.http.event_ids import batch_sent, reconnected_from
 from api.metrics.streams import count_batch
 from api.paging.keyset import Keyset
 from api.paging.readers import readers
-from api.paging.windows import read_batches
+from api.paging.windows import read_batches, tuple_position
 from api.rate_limits.spending import spend_for_batch
 from api.websocket.consumer import TRY_AGAIN_LATER, connection_closer
 from api.websocket.log import count_sent
@@ -204,13 +205,29 @@ class Stream:
 
     async def snapshot(self, start: StreamPosition) -> AsyncIterator[ProductBatch]:
         keyset = self._keyset
-        products = optimize_for_subfield(filter_products(self._criteria), self._info, "products")
+        # Rows as tuples where the compiled path completes every selection of them.
+        columns = columns_below(self._info, "products")
+        if columns is None:
+            products = optimize_for_subfield(
+                filter_products(self._criteria), self._info, "products"
+            )
+            position_of: Callable[[Any], Sequence[Any]] = keyset.position_of
+        else:
+            columns = list(dict.fromkeys([*columns, *keyset.fields]))
+            products = filter_products(self._criteria)
+            position_of = tuple_position(keyset, columns)
         after = keyset.decode(start.after) if start.after is not None else None
-        windows = read_batches(products, keyset, after=after, batch_size=self._batch_size)
+        windows = read_batches(
+            products,
+            keyset,
+            after=after,
+            batch_size=self._batch_size,
+            columns=tuple(columns) if columns is not None else None,
+        )
         cursor = start.after
         async for window in windows:
             if window.rows:
-                cursor = keyset.cursor_for(window.rows[-1])
+                cursor = keyset.cursor_at(position_of(window.rows[-1]))
             yield ProductBatch(
                 phase=StreamPhase.SNAPSHOT,
                 sequence=next(self._sequence),

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, Route, async_playwright
 
 # Nothing in the background (updates, sync, components) and no name resolved:
 # the only host the browser can reach is the test server's loopback address.
@@ -40,3 +40,27 @@ async def browser() -> AsyncIterator[Browser]:
         browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         yield browser
         await browser.close()
+
+
+class WatchedPage:
+    """A page that may reach the test server alone: what else it asks for is
+    refused and kept (``elsewhere``), as are the errors it reports."""
+
+    def __init__(self, page: Page, server: str) -> None:
+        self.page = page
+        self.server = server
+        self.elsewhere: list[str] = []
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+
+    async def only_the_server(self, route: Route) -> None:
+        """The handler to route every request of the page's context through."""
+        if route.request.url.startswith(f"{self.server}/"):
+            await route.continue_()
+        else:
+            self.elsewhere.append(route.request.url)
+            await route.abort()

@@ -15,13 +15,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection, connections
 from django.test import Client
-from playwright.async_api import Browser, Page, Route, WebSocket
+from playwright.async_api import Browser, Page, WebSocket
 from strawberry.relay import to_base64
 
 from accounts.factories import UserFactory
 from accounts.services import create_api_token
 from products.factories import CategoryFactory, ProductFactory
 from products.models import Product
+from tests.browser import WatchedPage
 from tests.conftest import ROOT
 from tests.cutting_proxy import CuttingProxy, cutting_proxy
 
@@ -44,21 +45,13 @@ def gid(pk: int) -> str:
     return to_base64("Product", pk)
 
 
-class Storefront:
+class Storefront(WatchedPage):
     """The page, and what the browser tried to reach or complained of."""
 
     def __init__(self, page: Page, server: str) -> None:
-        self.page = page
-        self.server = server
-        self.elsewhere: list[str] = []
-        self.errors: list[str] = []
+        super().__init__(page, server)
         self.graphql_requests: list[str] = []  # operation names posted over HTTP
         self.frames_sent: list[dict[str, Any]] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: self.errors.append(message.text) if message.type == "error" else None,
-        )
         page.on("request", self.record_request)
         page.on("websocket", self.watch)
 
@@ -69,13 +62,6 @@ class Storefront:
 
     def watch(self, socket: WebSocket) -> None:
         socket.on("framesent", lambda frame: self.frames_sent.append(json.loads(frame)))
-
-    async def only_the_server(self, route: Route) -> None:
-        if route.request.url.startswith(f"{self.server}/"):
-            await route.continue_()
-        else:
-            self.elsewhere.append(route.request.url)
-            await route.abort()
 
     async def open(self) -> None:
         await self.page.goto(f"{self.server}/demo/")

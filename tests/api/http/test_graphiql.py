@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocket
+from playwright.async_api import Browser, BrowserContext, Page, WebSocket
 
 from accounts.factories import UserFactory
 from api.http.graphiql import PRODUCT_STREAM, PRODUCTS_PAGE
 from products.factories import ProductFactory
+from tests.browser import WatchedPage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -22,29 +23,14 @@ QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 RESPONSE = ".graphiql-response .CodeMirror"
 
 
-class GraphiQL:
+class GraphiQL(WatchedPage):
     """A page of GraphiQL, and what the browser tried to reach."""
 
     def __init__(self, context: BrowserContext, page: Page, server: str) -> None:
+        super().__init__(page, server)
         self.context = context
-        self.page = page
-        self.server = server
-        self.elsewhere: list[str] = []  # requests to anywhere but the server, refused
         self.sockets: list[WebSocket] = []
-        self.errors: list[str] = []
         page.on("websocket", lambda socket: self.sockets.append(socket))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: self.errors.append(message.text) if message.type == "error" else None,
-        )
-
-    async def only_the_server(self, route: Route) -> None:
-        if route.request.url.startswith(f"{self.server}/"):
-            await route.continue_()
-        else:
-            self.elsewhere.append(route.request.url)
-            await route.abort()
 
     async def open(self) -> None:
         # Returns once the page and its scripts and styles have loaded, or failed to.

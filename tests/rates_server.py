@@ -5,12 +5,11 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback_service import LoopbackService
 
 RATES = {"EUR": 0.9225, "GBP": 0.79, "JPY": 151.5}
 
@@ -23,18 +22,17 @@ class Behaviour(Enum):
     NO_RATES = "no rates"  # JSON without rates
 
 
-class RatesServer:
+class RatesServer(LoopbackService):
     def __init__(self) -> None:
         self.rates: dict[str, float] = dict(RATES)
         self.behaviour = Behaviour.ANSWER
         self.delay = 0.0  # seconds before each answer
         self._bases: list[str] = []
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._http.daemon_threads = True
+        super().__init__()
         # A fresh path per server: a port the OS hands out again must not
         # find the rates another server gave still cached under its URL.
-        self.url = f"http://127.0.0.1:{self._http.server_port}/{uuid.uuid4().hex}/latest"
+        self.url = f"http://127.0.0.1:{self.port}/{uuid.uuid4().hex}/latest"
 
     @property
     def calls(self) -> int:
@@ -61,30 +59,6 @@ class RatesServer:
             body["rates"] = self.rates
         return 200, json.dumps(body).encode()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                status, body = server._answer(query.get("from", ["EUR"])[0])
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    @contextmanager
-    def running(self) -> Iterator["RatesServer"]:
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._http.shutdown()
-            self._http.server_close()
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        status, answer = self._answer(parse_qs(urlsplit(path).query).get("from", ["EUR"])[0])
+        return status, "application/json", answer

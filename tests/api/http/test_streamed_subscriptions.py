@@ -366,7 +366,9 @@ async def test_every_frame_is_what_its_protocol_says(client):
     id_line, event, data = first.split("\n")
     assert id_line.startswith("id: ")
     assert event == "event: next"
-    assert json.loads(data.removeprefix("data: ")) == {"data": {"productStream": {"sequence": 1}}}
+    result = json.loads(data.removeprefix("data: "))
+    assert result["data"] == {"productStream": {"sequence": 1}}
+    assert set(result) == {"data", "extensions"}
     assert complete == "event: complete\ndata:"
     assert end == ""
 
@@ -376,7 +378,8 @@ async def test_every_frame_is_what_its_protocol_says(client):
     )
     assert multipart.text == (
         "\r\n--graphql\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
-        '{"payload":{"data":{"productStream":{"sequence":1}}}}\r\n--graphql--\r\n'
+        '{"payload":{"data":{"productStream":{"sequence":1}},'
+        '"extensions":{"cost":{"requested":1,"limit":3500}}}}\r\n--graphql--\r\n'
     )
 
 

@@ -30,9 +30,10 @@ STREAM = "subscription($n: Int!) { productStream(batchSize: $n) { sequence } }"
 
 def nested(depth: int) -> str:
     """products→edges→node→category→products… with its leaf at ``depth``,
-    counted as strawberry's QueryDepthLimiter does (top-level fields are 0)."""
-    path = ["products", "edges", "node", "category"]
-    leaves = {"products": "totalCount", "edges": "cursor", "node": "id", "category": "id"}
+    counted as strawberry's QueryDepthLimiter does (top-level fields are 0);
+    pages of one, so that it is its depth, not its cost, that is judged."""
+    path = ["products(first: 1)", "edges", "node", "category"]
+    leaves = {"products(first: 1)": "totalCount", "edges": "cursor", "node": "id", "category": "id"}
     fields = [path[i % 4] for i in range(depth)]
     fields.append(leaves[fields[-1]])
     return "{ " + " { ".join(fields) + " }" * len(fields)

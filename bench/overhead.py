@@ -2,7 +2,7 @@
 ``productStream`` snapshot, each served by a fresh uvicorn process per set of
 switches, as ratios of time to the server with every switch off, in one run.
 
-    DATABASE_URL=postgres://.../conveyor_bench_overhead python -m bench.overhead
+    DATABASE_URL=postgres://.../conveyor_bench_overhead REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.overhead
 
 The database is created, migrated and seeded (``PRODUCTS`` products) when
 missing or empty. Every server runs at once; rounds visit them in turn, so
@@ -79,7 +79,14 @@ def switch_sets(collector: str, metrics_dir: str) -> list[Switches]:
     files = {**metrics, "PROMETHEUS_MULTIPROC_DIR": f"{metrics_dir}/{{label}}"}
     traces = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
     cost = {"GRAPHQL_COST_ANALYSIS": "true"}
-    rates = {"RATE_LIMITING": "true"}
+    # Shared through Redis, as several processes need, with buckets so large
+    # that nothing waits: what is measured is the spending, not the refusals.
+    rates = {
+        "RATE_LIMITING": "true",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RATE_LIMIT_CAPACITY": "1e15",
+        "RATE_LIMIT_REFILL_PER_SECOND": "1e12",
+    }
     return [
         Switches("all off", {}),
         Switches("all off, again (noise)", {}),

@@ -1,7 +1,8 @@
 """Token buckets: ``capacity`` points, refilled at ``refill`` points a second.
 
 With ``REDIS_URL`` set, every bucket lives in Redis, shared by every process
-of every host (api.rate_limits.redis_buckets; the Redis client is imported
+of every host (api.rate_limits.redis_buckets, spent ahead by
+api.rate_limits.pre_debited; the Redis client is imported
 only then). Without it, each process keeps its own buckets: right for one
 process; for several it admits up to that many times the rate.
 """
@@ -64,7 +65,8 @@ class MemoryBuckets:
 def store(redis_url: str) -> Buckets:
     """The buckets in the Redis at ``redis_url``, else this process's."""
     if redis_url:
-        from api.rate_limits.redis_buckets import PreDebitedBuckets, RedisBuckets
+        from api.rate_limits.pre_debited import PreDebitedBuckets
+        from api.rate_limits.redis_buckets import RedisBuckets
 
         return PreDebitedBuckets(RedisBuckets(redis_url), settings.RATE_LIMIT_SYNC_SECONDS)
     if settings.RATE_LIMITING:

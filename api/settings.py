@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "products",
     "storefront",
     "persisted_queries",
+    "api.rate_limits",
 ]
 
 MIDDLEWARE = [
@@ -195,8 +196,9 @@ GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 # and priceIn) costs 3001. Rate limiting is on by default in production: each
 # client's bucket holds RATE_LIMIT_CAPACITY points refilled at
 # RATE_LIMIT_REFILL_PER_SECOND, staff tokens RATE_LIMIT_STAFF_FACTOR times
-# both; shared through REDIS_URL when set (synced every RATE_LIMIT_SYNC_SECONDS),
-# else per process. X-Forwarded-For
+# both. RATE_LIMIT_STORE: where the buckets are shared, "redis" (the default
+# when REDIS_URL is set) or "database" (otherwise), each process syncing with it
+# every RATE_LIMIT_SYNC_SECONDS; "memory" keeps them per process. X-Forwarded-For
 # is read only from TRUSTED_PROXIES (addresses or networks). Failed logins:
 # LOGIN_MAX_FAILURES per username (and LOGIN_MAX_FAILURES_PER_ADDRESS per
 # address), each one forgiven after LOGIN_FAILURE_WINDOW seconds / that many.
@@ -209,6 +211,13 @@ RATE_LIMIT_STAFF_FACTOR = float(os.environ.get("RATE_LIMIT_STAFF_FACTOR", "10"))
 RATE_LIMIT_STORE_TIMEOUT = float(os.environ.get("RATE_LIMIT_STORE_TIMEOUT", "0.5"))
 RATE_LIMIT_SYNC_SECONDS = float(os.environ.get("RATE_LIMIT_SYNC_SECONDS", "0.1"))
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+RATE_LIMIT_STORE = os.environ.get("RATE_LIMIT_STORE", "").strip() or (
+    "redis" if REDIS_URL else "database"
+)
+if RATE_LIMIT_STORE not in {"redis", "database", "memory"}:
+    raise ImproperlyConfigured('RATE_LIMIT_STORE must be "redis", "database" or "memory".')
+if RATE_LIMIT_STORE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("RATE_LIMIT_STORE=redis needs REDIS_URL.")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))

@@ -1,4 +1,3 @@
 """Token buckets of cost points per client, shared by every process through
-Redis (``REDIS_URL``), else kept in the process: what the GraphQL cost
-analysis (api.graphql.admission) and the login limits (accounts.login_limits)
-spend from."""
+the database or Redis: what the GraphQL cost analysis (api.graphql.admission)
+and the login limits (accounts.login_limits) spend from."""

@@ -1,21 +1,22 @@
 """Token buckets: ``capacity`` points, refilled at ``refill`` points a second.
 
-With ``REDIS_URL`` set, every bucket lives in Redis, shared by every process
-of every host (api.rate_limits.redis_buckets, spent ahead by
-api.rate_limits.pre_debited; the Redis client is imported
-only then). Without it, each process keeps its own buckets: right for one
-process; for several it admits up to that many times the rate.
+``RATE_LIMIT_STORE`` says where they live: in Redis
+(api.rate_limits.redis_buckets) or in the database
+(api.rate_limits.database_buckets), shared by every process of every host
+that uses it and spent ahead from copies in each (api.rate_limits.pre_debited);
+or in this process alone (``memory``), which with several processes admits
+up to that many times the rate.
 """
 
-import logging
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from api.rate_limits.pre_debited import SharedBuckets
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,24 @@ class MemoryBuckets:
 
 
 @cache
-def store(redis_url: str) -> Buckets:
-    """The buckets in the Redis at ``redis_url``, else this process's."""
-    if redis_url:
-        from api.rate_limits.pre_debited import PreDebitedBuckets
+def store(kind: str) -> Buckets:
+    """The buckets of ``RATE_LIMIT_STORE``; the Redis client is imported only
+    for Redis."""
+    if kind == "memory":
+        return MemoryBuckets()
+    from api.rate_limits.pre_debited import PreDebitedBuckets
+
+    shared: SharedBuckets
+    if kind == "redis":
         from api.rate_limits.redis_buckets import RedisBuckets
 
-        return PreDebitedBuckets(RedisBuckets(redis_url), settings.RATE_LIMIT_SYNC_SECONDS)
-    if settings.RATE_LIMITING:
-        logger.warning("rate limits are kept per process: set REDIS_URL to share them")
-    return MemoryBuckets()
+        shared = RedisBuckets(settings.REDIS_URL)
+    else:
+        from api.rate_limits.database_buckets import DatabaseBuckets
+
+        shared = DatabaseBuckets()
+    return PreDebitedBuckets(shared, settings.RATE_LIMIT_SYNC_SECONDS)
 
 
 def buckets() -> Buckets:
-    return store(settings.REDIS_URL)
+    return store(settings.RATE_LIMIT_STORE)

@@ -110,9 +110,12 @@ def catalog_with_ties(count: int) -> list[Product]:
 
 
 @pytest.fixture(autouse=True)
-def full_buckets() -> None:
-    """Every test starts with full rate-limit buckets (those kept in this
-    process): failed logins of one test must not lock another out."""
+def full_buckets(settings: Any) -> None:
+    """Every test in this process starts with full rate-limit buckets of its
+    own, kept in the process (the servers that tests start share theirs
+    through the database or Redis): failed logins of one test must not lock
+    another out."""
+    settings.RATE_LIMIT_STORE = "memory"
     store.cache_clear()
 
 

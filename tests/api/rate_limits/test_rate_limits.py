@@ -1,6 +1,6 @@
 """Buckets of cost points per client: the refusal over HTTP (429) and over
 websockets, the refill, and one bucket shared by two server processes
-through Redis. Each test is a client of its own: an address of its own in
+through the database and through Redis, failed logins included. Each test is a client of its own: an address of its own in
 X-Forwarded-For, read because the tests' loopback is a trusted proxy."""
 
 import asyncio
@@ -117,25 +117,31 @@ def test_rate_limiting_off_admits_all(client: Client, limited: Any) -> None:
     assert all(post(client, address).status_code == 200 for _ in range(5))
 
 
-def shared_bucket_settings() -> dict[str, str]:
+def shared_bucket_settings(store: str) -> dict[str, str]:
     return {
         "RATE_LIMITING": "true",
-        "REDIS_URL": REDIS_URL,
+        "RATE_LIMIT_STORE": store,
+        **({"REDIS_URL": REDIS_URL} if store == "redis" else {}),
         "TRUSTED_PROXIES": "127.0.0.1",
         "RATE_LIMIT_CAPACITY": "100",
         "RATE_LIMIT_REFILL_PER_SECOND": "1",
         "GRAPHQL_MAX_COST": "100",
         "RATE_LIMIT_SYNC_SECONDS": "0.05",
+        "LOGIN_MAX_FAILURES": "3",
     }
 
 
-@pytest.fixture(scope="module")
-def two_servers(test_database_url: str) -> Any:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at " + REDIS_URL)
-    settings = shared_bucket_settings()
+@pytest.fixture(scope="module", params=["database", "redis"])
+def two_servers(request: pytest.FixtureRequest, test_database_url: str) -> Any:
+    """Two server processes sharing their buckets through the database (no
+    other service) or through Redis."""
+    store = request.param
+    if store == "redis":
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+        except redis.RedisError:
+            pytest.skip("no Redis at " + REDIS_URL)
+    settings = shared_bucket_settings(store)
     with (
         running_uvicorn(test_database_url, settings) as a,
         running_uvicorn(test_database_url, settings) as b,
@@ -201,3 +207,26 @@ async def test_a_stream_spends_for_every_batch(
         batches = await ws.collect(stream)
     assert len(batches) == 6
     assert time.monotonic() - started > 3
+
+
+LOGIN = """mutation($username: String!) {
+  login(username: $username, password: "wrong") { errors { code } } }"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_logins_count_in_every_process(two_servers: tuple[str, str]) -> None:
+    username = f"nobody-{uuid.uuid4().hex}"
+    codes = []
+    with httpx.Client(headers={"X-Forwarded-For": new_address()}) as client:
+        # The CSRF cookie, and the header that must repeat it, for the login.
+        client.get(f"{two_servers[0]}/graphql/", headers={"Accept": "text/html"})
+        headers = {"X-CSRFToken": client.cookies["csrftoken"]}
+        for n in range(4):  # alternately; three failures allowed per username
+            response = client.post(
+                f"{two_servers[n % 2]}/graphql/",
+                json={"query": LOGIN, "variables": {"username": username}},
+                headers=headers,
+            )
+            codes.append([e["code"] for e in response.json()["data"]["login"]["errors"]])
+            time.sleep(0.3)
+    assert codes == [["INVALID_CREDENTIALS"]] * 3 + [["RATE_LIMITED"]]

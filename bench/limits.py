@@ -2,7 +2,8 @@
 stream over a websocket, each switch on and off, as ratios to both off.
 
 One uvicorn process per combination of ``GRAPHQL_COST_ANALYSIS`` and
-``RATE_LIMITING`` (the latter with its bucket in Redis, and in the process),
+``RATE_LIMITING`` (the latter with its buckets in the process, the database
+and Redis),
 all running at once on the same catalog and measured in alternating rounds,
 so that the machine's noise falls on all alike. Buckets are made too large to
 refuse anything: what is measured is the spending, not the waiting.
@@ -52,11 +53,12 @@ class Contender:
 
 
 def contenders(redis_url: str) -> list[Contender]:
-    def switches(cost: bool, limiting: bool, store: str = "") -> dict[str, str]:
+    def switches(cost: bool, limiting: bool, store: str = "memory") -> dict[str, str]:
         return {
             "GRAPHQL_COST_ANALYSIS": str(cost).lower(),
             "RATE_LIMITING": str(limiting).lower(),
-            "REDIS_URL": store,
+            "RATE_LIMIT_STORE": store,
+            "REDIS_URL": redis_url if store == "redis" else "",
             **UNLIMITED,
         }
 
@@ -64,11 +66,13 @@ def contenders(redis_url: str) -> list[Contender]:
         Contender("both off (baseline)", switches(False, False)),
         Contender("cost analysis on", switches(True, False)),
         Contender("cost analysis and rate limiting (in the process)", switches(True, True)),
+        Contender("rate limiting on, database", switches(False, True, "database")),
+        Contender("cost analysis and rate limiting (database)", switches(True, True, "database")),
     ]
     if redis_url:
         made += [
-            Contender("rate limiting on, Redis", switches(False, True, redis_url)),
-            Contender("cost analysis and rate limiting (Redis)", switches(True, True, redis_url)),
+            Contender("rate limiting on, Redis", switches(False, True, "redis")),
+            Contender("cost analysis and rate limiting (Redis)", switches(True, True, "redis")),
         ]
     return made
 

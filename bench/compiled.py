@@ -40,7 +40,7 @@ django.setup()
 from django.test import override_settings  # noqa: E402
 from strawberry.types import ExecutionResult  # noqa: E402
 
-from bench import servers  # noqa: E402
+from bench import cpu_shares, servers  # noqa: E402
 from bench.databases import ensure_database, product_count, with_database  # noqa: E402
 from bench.percentiles import percentile  # noqa: E402
 from bench.scenarios import progress  # noqa: E402
@@ -267,6 +267,7 @@ async def concurrent_streams(ws_url: str, clients: int) -> float:
 async def measure_workers(url: str, rounds: int, per_round: int, many: int) -> list[str]:
     progress("one worker against two…")
     rates: dict[tuple[str, int], list[float]] = {}
+    shares: dict[tuple[str, int], list[cpu_shares.Shares]] = {}
     async with AsyncExitStack() as stack:
         running = {}
         for workers in (1, 2):
@@ -287,18 +288,29 @@ async def measure_workers(url: str, rounds: int, per_round: int, many: int) -> l
         for round_ in range(rounds):
             for workers, (server, client) in running.items():
                 for clients in (8, many):
+                    before = cpu_shares.read(server.pid)
                     rate = await concurrent_streams(server.ws_url, clients)
-                    rates.setdefault((f"{clients} streams", workers), []).append(rate)
+                    key = (f"{clients} streams", workers)
+                    shares.setdefault(key, []).append(
+                        cpu_shares.between(before, cpu_shares.read(server.pid))
+                    )
+                    rates.setdefault(key, []).append(rate)
                     progress(f"  round {round_ + 1}, {workers} worker(s), {clients}: {rate:,.0f}/s")
+                before = cpu_shares.read(server.pid)
                 took, _ = await fire(client, "/graphql/", PAGE, per_round, HTTP_CONCURRENCY * 2)
-                rates.setdefault(("HTTP first pages", workers), []).append(per_round / took)
+                key = ("HTTP first pages", workers)
+                shares.setdefault(key, []).append(
+                    cpu_shares.between(before, cpu_shares.read(server.pid))
+                )
+                rates.setdefault(key, []).append(per_round / took)
+    loads = ("8 streams", f"{many} streams", "HTTP first pages")
     lines = [
         "#### One worker process against two",
         "",
         "| Load | 1 worker | 2 workers | 2 / 1 |",
         "|---|---|---|---|",
     ]
-    for load in ("8 streams", f"{many} streams", "HTTP first pages"):
+    for load in loads:
         one, two = (statistics.mean(rates[(load, workers)]) for workers in (1, 2))
         unit = "req/s" if load.startswith("HTTP") else "products/s"
         lines.append(f"| {load} | {one:,.0f} {unit} | {two:,.0f} {unit} | {_ratio(two, one)} |")
@@ -308,6 +320,38 @@ async def measure_workers(url: str, rounds: int, per_round: int, many: int) -> l
         f"each streaming all {SMALL_PRODUCTS:,} products at batchSize 500 (six fields); "
         f"HTTP: {per_round} `products(first: 100)` pages, {HTTP_CONCURRENCY * 2} at a time. "
         "`WEB_CONCURRENCY` workers of one uvicorn, compiled path on (auto).",
+        "",
+        "#### Where the cores went meanwhile",
+        "",
+        "| Load | Workers | Server | Clients (this benchmark) | PostgreSQL | Other | "
+        f"Machine (of {os.cpu_count()}) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for load in loads:
+        for workers in (1, 2):
+            measured = shares[(load, workers)]
+
+            def mean(part: str, measured: list[cpu_shares.Shares] = measured) -> str:
+                return f"{statistics.mean(getattr(each, part) for each in measured):.2f}"
+
+            lines.append(
+                f"| {load} | {workers} | {mean('server')} | {mean('clients')} "
+                f"| {mean('postgres')} | {mean('rest')} | {mean('machine')} |"
+            )
+    cores = os.cpu_count() or 1
+    ceilings = []
+    for load in loads:
+        used = statistics.mean(
+            each.server + each.clients + each.postgres for each in shares[(load, 1)]
+        )
+        ceilings.append(f"{load} ×{cores / used:.2f}")
+    lines += [
+        "",
+        "Cores busy on average during each run (CPU seconds per second, from /proc): the "
+        "server's processes, this process, every PostgreSQL process, and the rest of the "
+        "machine. The most two workers could give on this machine, were nothing else running "
+        "and the CPU per product or page as with one (all cores divided by what the server, "
+        f"the clients and PostgreSQL used with one worker): {', '.join(ceilings)}.",
     ]
     return lines
 

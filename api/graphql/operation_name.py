@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 MESSAGE = "Must provide operation name if query contains multiple operations."
 
@@ -27,6 +28,10 @@ class OperationNameRequired(SchemaExtension):
             if isinstance(definition, OperationDefinitionNode)
         ]
         if self.sent_name is None and len(operations) > 1:
+            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+                # Strawberry subscribes whatever result is set before; an
+                # error raised here is the subscription's answer instead.
+                raise GraphQLError(MESSAGE)
             # A result set before execution is strawberry's way to skip it.
             self.execution_context.result = ExecutionResult(None, [GraphQLError(MESSAGE)])
         yield

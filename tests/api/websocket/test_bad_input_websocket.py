@@ -231,6 +231,12 @@ BAD_OPERATIONS = [
         saying("Cannot query field 'nope'", "GRAPHQL_VALIDATION_FAILED"),
         id="a validation error",
     ),
+    pytest.param(
+        "subscription A { productStream { sequence } } subscription B { productStream { cursor } }",
+        {},
+        saying("Must provide operation name", "GRAPHQL_VALIDATION_FAILED"),
+        id="two operations and no name",
+    ),
 ]
 
 

@@ -24,7 +24,7 @@ from bench import databases, servers
 from bench.scenarios import progress
 from bench.stream_client import session, stream, warm_up
 
-PRODUCTS = 10_000
+PRODUCTS = 50_000
 ROUNDS = 7
 REQUESTS_PER_ROUND = 100
 STREAM_BATCH = 100
@@ -142,7 +142,7 @@ async def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL to a PostgreSQL server (a database of its own is made)")
-    database = databases.with_database(url, "conveyor_bench_limits")
+    database = databases.with_database(url, "conveyor_bench_limits_50k")
     databases.ensure_database(database, PRODUCTS)
     measured = contenders(os.environ.get("REDIS_URL", ""))
     # Started together: on a busy machine one after another takes minutes.

@@ -1,11 +1,11 @@
 """The JavaScript clients frontends use, subscribing over HTTP to a real
 uvicorn: Apollo Client's HttpLink (multipart), urql's fetch exchange (SSE),
 and the graphql-sse reference client, reconnecting through a cut network
-and resuming by its last event."""
+and resuming by its last event, as Chromium's own EventSource does."""
 
 import asyncio
-import subprocess
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
+from playwright.async_api import Browser
 from strawberry.relay import to_base64
 
 from accounts.factories import UserFactory
@@ -21,7 +22,7 @@ from products import services
 from products.factories import ProductFactory
 from products.models import Product
 from tests.cutting_proxy import cutting_proxy
-from tests.node_clients import node, run_node
+from tests.node_clients import run_node
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,21 +101,21 @@ async def test_urql_gets_the_errors_of_a_refused_subscription(uvicorn_server):
 
 
 async def following_through_a_cut(
-    base_url: str, script: str, signal: Path, changed: Product, **options: Any
+    base_url: str,
+    follow: Callable[[str, Path], Coroutine[Any, Any, Any]],
+    signal: Path,
+    changed: Product,
 ) -> Any:
-    """Runs ``script`` through a proxy that cuts its connection once the
-    script signals that its snapshot is complete; while the network is
-    down, ``changed`` changes. Returns what the script printed."""
+    """Runs ``follow(url, signal)`` through a proxy that cuts its connection
+    once the client signals, by making the file ``signal``, that its snapshot
+    is complete; while the network is down, ``changed`` changes. Returns
+    what ``follow`` returns."""
     port = urlsplit(base_url).port
     assert port is not None
     with cutting_proxy(port) as proxy:
-        client = asyncio.create_task(
-            asyncio.to_thread(
-                run_node, CLIENTS / script, f"http://{proxy.address}", str(signal), **options
-            )
-        )
+        client = asyncio.create_task(follow(f"http://{proxy.address}", signal))
         async with asyncio.timeout(20):
-            while not signal.exists():  # noqa: ASYNC110, ASYNC240 (a file Node writes)
+            while not signal.exists():  # noqa: ASYNC110, ASYNC240 (a file the client writes)
                 await asyncio.sleep(0.05)
         proxy.refusing = True
         proxy.cut()
@@ -124,12 +125,22 @@ async def following_through_a_cut(
         return await client
 
 
+def node_script(script: str) -> Callable[[str, Path], Coroutine[Any, Any, Any]]:
+    async def follow(url: str, signal: Path) -> Any:
+        return await asyncio.to_thread(run_node, CLIENTS / script, url, str(signal))
+
+    return follow
+
+
 async def test_graphql_sse_reconnects_through_a_cut_and_resumes_by_its_last_event(
     uvicorn_server, tmp_path
 ):
     products = await sync_to_async(ProductFactory.create_batch)(120)
     out = await following_through_a_cut(
-        uvicorn_server, "graphql_sse_reconnect.mjs", tmp_path / "snapshot", products[7]
+        uvicorn_server,
+        node_script("graphql_sse_reconnect.mjs"),
+        tmp_path / "snapshot",
+        products[7],
     )
 
     assert out["connects"] >= 2
@@ -143,22 +154,33 @@ async def test_graphql_sse_reconnects_through_a_cut_and_resumes_by_its_last_even
     assert gid(products[7]) in {p["id"] for batch in after_reconnect for p in batch["products"]}
 
 
-def node_has_event_source() -> bool:
-    """Whether this Node has an EventSource (recent ones, behind a flag)."""
-    probe = [node(), "--experimental-eventsource", "-e", "if (!globalThis.EventSource) throw 1"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+LIVE = """subscription Live {
+  productStream(batchSize: 50, live: true) {
+    phase sequence snapshotComplete removedIds products { id price version }
+  }
+}"""
 
 
-async def test_an_event_source_reconnecting_on_its_own_loses_nothing(uvicorn_server, tmp_path):
-    if not node_has_event_source():
-        pytest.skip("this Node has no EventSource (--experimental-eventsource)")
+def in_chromium(browser: Browser) -> Callable[[str, Path], Coroutine[Any, Any, Any]]:
+    async def follow(url: str, signal: Path) -> Any:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.expose_function("snapshotComplete", lambda: signal.touch())
+            await page.goto(f"{url}/healthz")  # a page of the server's origin
+            return await page.evaluate((CLIENTS / "event_source_reconnect.js").read_text(), LIVE)
+        finally:
+            await context.close()
+
+    return follow
+
+
+async def test_a_browsers_event_source_reconnecting_on_its_own_loses_nothing(
+    uvicorn_server, browser, tmp_path
+):
     products = await sync_to_async(ProductFactory.create_batch)(120)
     out = await following_through_a_cut(
-        uvicorn_server,
-        "event_source_reconnect.mjs",
-        tmp_path / "snapshot",
-        products[7],
-        env={"NODE_OPTIONS": "--experimental-eventsource"},
+        uvicorn_server, in_chromium(browser), tmp_path / "snapshot", products[7]
     )
 
     assert out["opens"] >= 2

@@ -28,6 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.streaming import MultipartTransport
 
 from api.graphql.incremental import incremental_delivery
+from api.http.accept import media_ranges
 
 INCREMENTAL_SPEC = "v0.2"
 
@@ -79,40 +80,19 @@ class IncrementalDelivery:
 def accepts_incremental_delivery(accept: str) -> bool:
     """Whether ``accept`` (an Accept header) asks for the parts of incremental
     delivery; a malformed ``multipart/mixed`` range in it is refused (400)."""
-    for media_range in accept.split(","):
-        media_type, _, parameters = media_range.partition(";")
-        if media_type.strip().lower() != "multipart/mixed":
+    for media_range in media_ranges(accept):
+        if media_range.type != "multipart/mixed":
             continue
-        params = _parameters(media_range.strip(), parameters)
+        if media_range.malformed is not None:
+            raise _malformed(media_range.text, media_range.malformed)
+        params = media_range.params
         if "subscriptionspec" in params or "deferspec" in params:
             continue
         if params.get("incrementalspec", INCREMENTAL_SPEC) != INCREMENTAL_SPEC:
             continue
-        if _quality(media_range.strip(), params) > 0:
+        if media_range.quality > 0:
             return True
     return False
-
-
-def _parameters(media_range: str, parameters: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for parameter in parameters.split(";"):
-        if not parameter.strip():
-            continue
-        name, equals, value = parameter.partition("=")
-        if not equals or not name.strip() or not value.strip():
-            raise _malformed(media_range, f"parameter {parameter.strip()!r} has no value")
-        params[name.strip().lower()] = value.strip().strip('"')
-    return params
-
-
-def _quality(media_range: str, params: dict[str, str]) -> float:
-    try:
-        quality = float(params.get("q", "1"))
-    except ValueError:
-        quality = -1
-    if not 0 <= quality <= 1:
-        raise _malformed(media_range, "q must be a number from 0 to 1")
-    return quality
 
 
 def _malformed(media_range: str, reason: str) -> HTTPException:

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 
+from api.http.accept import media_ranges, quality_of
+
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 NOT_ACCEPTABLE = (
@@ -30,39 +32,6 @@ NOT_ACCEPTABLE = (
 OTHER_SERVED = ("multipart/mixed", "text/event-stream", "text/html")
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    """The media ranges of an Accept header with their q-values (RFC 9110
-    §12.5.1); a malformed q counts as 0, so it never wins by mistake."""
-    ranges = []
-    for part in accept.split(","):
-        media_range, *parameters = (piece.strip() for piece in part.split(";"))
-        if not media_range:
-            continue
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = min(max(float(value), 0.0), 1.0)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((media_range.lower(), quality))
-    return ranges
-
-
-def _quality(media_type: str, ranges: list[tuple[str, float]]) -> tuple[float, int]:
-    """The q-value the header gives ``media_type``, from its most specific
-    matching range, and how specific that range was (2 exact, 1 ``type/*``,
-    0 ``*/*``, -1 none)."""
-    kind = media_type.split("/")[0]
-    best = (0.0, -1)
-    for media_range, quality in ranges:
-        specificity = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range, -1)
-        if specificity > best[1]:
-            best = (quality, specificity)
-    return best
-
-
 @lru_cache(maxsize=256)
 def response_media_type(accept: str | None) -> str | None:
     """``application/graphql-response+json`` or ``application/json`` for a
@@ -70,9 +39,9 @@ def response_media_type(accept: str | None) -> str | None:
     neither. Clients send few distinct headers: the answers are cached."""
     if not accept or not accept.strip():
         return JSON
-    ranges = _ranges(accept)
-    response_json = _quality(GRAPHQL_RESPONSE_JSON, ranges)
-    legacy_json = _quality(JSON, ranges)
+    ranges = media_ranges(accept)
+    response_json = quality_of(GRAPHQL_RESPONSE_JSON, ranges)
+    legacy_json = quality_of(JSON, ranges)
     if max(response_json[0], legacy_json[0]) == 0:
         return None
     # The specification's type only when named outright and at least as
@@ -87,8 +56,8 @@ def acceptable(accept: str | None) -> bool:
     """Whether the endpoint has any answer this ``Accept`` allows."""
     if response_media_type(accept) is not None:
         return True
-    ranges = _ranges(accept or "")
-    return any(_quality(media_type, ranges)[0] > 0 for media_type in OTHER_SERVED)
+    ranges = media_ranges(accept or "")
+    return any(quality_of(media_type, ranges)[0] > 0 for media_type in OTHER_SERVED)
 
 
 def content_type(media_type: str) -> str:

@@ -15,33 +15,10 @@ from dataclasses import dataclass
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
+from api.http.accept import MediaRange, media_ranges
 from api.http.stream_framing import EventStream, Framing, MultipartStream
 
 _JSON = frozenset({"application/json", "application/graphql-response+json", "application/*", "*/*"})
-
-
-@dataclass(frozen=True)
-class MediaRange:
-    type: str
-    params: dict[str, str]
-    quality: float
-
-
-def media_ranges(accept: str) -> list[MediaRange]:
-    ranges = []
-    for part in accept.split(","):
-        type_, *rest = part.split(";")
-        params = {}
-        for param in rest:
-            name, _, value = param.partition("=")
-            params[name.strip().lower()] = value.strip().strip("'\"")
-        try:
-            quality = float(params.pop("q", "1"))
-        except ValueError:
-            quality = 0.0
-        if type_.strip() and quality > 0:
-            ranges.append(MediaRange(type_.strip().lower(), params, quality))
-    return ranges
 
 
 def _framing(media: MediaRange) -> Framing | None:
@@ -63,7 +40,8 @@ class Negotiated:
 def negotiate(accept: str) -> Negotiated | None:
     """The streamed framing ``accept`` prefers (the first of the highest
     quality), if any, and whether it accepts a JSON answer too."""
-    ranges = sorted(media_ranges(accept), key=lambda media: -media.quality)  # stable
+    accepted = (media for media in media_ranges(accept) if media.quality > 0)
+    ranges = sorted(accepted, key=lambda media: -media.quality)  # stable
     framing = next((f for media in ranges if (f := _framing(media)) is not None), None)
     if framing is None:
         return None

@@ -1,7 +1,8 @@
 """Spans of a real uvicorn captured with the OpenTelemetry SDK's in-memory
 exporter: an HTTP server span, its GraphQL operation's span named and
 described per the semantic conventions for GraphQL, and the database
-queries as client spans below it."""
+queries as client spans below it; for subscriptions over websockets, SSE
+and multipart HTTP alike."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -150,3 +151,28 @@ async def test_a_subscription_is_a_span_with_its_reads_below(spans, product_fact
         if span.parent and span.parent.span_id == operation.context.span_id
     ]
     assert reads
+
+
+@pytest.mark.parametrize(
+    "accept", ["text/event-stream", "multipart/mixed;subscriptionSpec=1.0, application/json"]
+)
+def test_a_subscription_over_http_is_a_span_below_its_request(spans, product_factory, accept):
+    base_url, exporter = spans
+    product_factory.create_batch(3)
+    exporter.clear()
+    feed = "subscription ProductFeed { productStream(batchSize: 2) { products { id } } }"
+    with httpx.stream(
+        "POST", f"{base_url}/graphql/", json={"query": feed}, headers={"Accept": accept}
+    ) as response:
+        assert response.status_code == 200
+        body = response.read()
+    assert body.count(b'"productStream"') == 2
+    finished = exporter.get_finished_spans()
+
+    (server,) = by_kind(finished, SpanKind.SERVER)
+    operation = graphql_span(finished)
+    assert operation.name == "subscription ProductFeed"
+    assert parent_id(operation) == server.context.span_id
+    reads = by_kind(finished, SpanKind.CLIENT)
+    assert reads
+    assert all(parent_id(read) == operation.context.span_id for read in reads)

@@ -2,17 +2,18 @@
 
 GraphQL requests log ``event="graphql"`` with what the operation was and how
 it ended (noted by api.http.operation_recorder); any other request a plain
-``event="http"`` line. The middleware also gives the request its id
+``event="http"`` line. A streamed response's line is written when it ends. The middleware also gives the request its id
 (``api.http.request_id``), echoed as ``X-Request-ID``.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
+from typing import cast
 
 from asgiref.sync import markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from api.http.request_id import accepted_request_id, reset_request_id, set_request_id
 from api.logs import log_access
@@ -61,18 +62,36 @@ class AccessLogMiddleware:
         # django.request ("Bad Request: /graphql/", at WARNING) would repeat
         # this one. Exceptions are logged by the error handlers, once.
         response._has_been_logged = True  # type: ignore[attr-defined]
-        fields: dict[str, object] = {
-            "request_id": request_id,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round((perf_counter() - started) * 1000, 1),
-        }
-        if operation.served:
-            log_access("graphql", **fields, **_graphql_fields(operation, response.status_code))
+
+        def log() -> None:
+            fields: dict[str, object] = {
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((perf_counter() - started) * 1000, 1),
+            }
+            if operation.served:
+                log_access("graphql", **fields, **_graphql_fields(operation, response.status_code))
+            else:
+                log_access("http", **fields)
+
+        if isinstance(response, StreamingHttpResponse) and response.is_async:
+            # Incremental delivery and streamed subscriptions: the line is
+            # written when the last part has been sent (or the client left).
+            parts = cast(AsyncIterator[bytes], response.streaming_content)  # is_async
+            response.streaming_content = _then(parts, log)
         else:
-            log_access("http", **fields)
+            log()
         return response
+
+
+async def _then(parts: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
+    try:
+        async for part in parts:
+            yield part
+    finally:
+        done()
 
 
 def _graphql_fields(operation: GraphQLOperation, status: int) -> dict[str, object]:

@@ -3,6 +3,7 @@ uvicorn started as the README and the Dockerfile start it: no text access
 line of uvicorn's beside it, and no warning for a client's mistake."""
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,21 @@ def test_one_json_line_per_request_and_nothing_else(
     # Besides the access lines, uvicorn's own as it starts and stops.
     others = [line for line in lines if not line.startswith("{")]
     assert all(line.startswith("INFO:") for line in others), others
+
+
+def test_a_streamed_response_is_logged_as_it_ends(test_database_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    live = "subscription Live { productStream(live: true) { sequence } }"
+    headers = {"Accept": "text/event-stream", "X-Request-ID": "live"}
+    with running_uvicorn(test_database_url, log=log) as base_url:
+        with httpx.stream(
+            "POST", f"{base_url}/graphql/", json={"query": live}, headers=headers, timeout=30
+        ) as response:
+            parts = response.iter_bytes()
+            next(parts)  # the first batch
+            time.sleep(0.5)
+        time.sleep(0.5)  # for the server to see its client leave
+    (line,) = [line for line in log.read_text().splitlines() if '"request_id":"live"' in line]
+    entry = json.loads(line)
+    assert (entry["event"], entry["status"]) == ("graphql", 200)
+    assert entry["duration_ms"] >= 500

@@ -1,4 +1,5 @@
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -163,6 +164,36 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], within: 
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.1)
+
+
+@contextmanager
+def running_make_serve(
+    arguments: Sequence[str], log: Path, *, cwd: Path = ROOT, env: Mapping[str, str], within: float
+) -> Iterator[str]:
+    """``make serve`` with ``arguments`` (a ``PORT=…`` among them) in ``cwd``,
+    its output going to ``log``; yields its base URL once it answers, and
+    stops make, uv and uvicorn together after. A start that fails fails the
+    test with the log."""
+    port = next(arg.partition("=")[2] for arg in arguments if arg.startswith("PORT="))
+    with log.open("wb") as output:
+        make = subprocess.Popen(
+            ["make", "serve", *arguments],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make, uv and uvicorn: one group to stop
+        )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(base_url, make, within=within)
+        except RuntimeError:
+            pytest.fail(log.read_text())
+        yield base_url
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
 
 
 @contextmanager

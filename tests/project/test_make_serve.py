@@ -2,15 +2,12 @@
 machine with no uv and a Python that refuses ``pip install`` outside a
 virtual environment, as Debian's and Ubuntu's do."""
 
-import os
-import signal
 import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import free_port, wait_until_healthy
+from tests.conftest import free_port, running_make_serve
 from tests.project.fresh_machine import (
     ONCE_PER_TEST_COMMAND,
     copy_of_checkout,
@@ -38,29 +35,12 @@ def test_make_serve_bootstraps_uv_and_serves_without_the_development_tools(
     )
     assert "externally-managed-environment" in refused.stderr, refused.stderr
 
-    port = free_port()
+    arguments = [f"PORT={free_port()}", f"DEMO_PRODUCTS={PRODUCTS}"]
     log = tmp_path / "make-serve.log"
-    with log.open("wb") as output:
-        make = subprocess.Popen(
-            ["make", "serve", f"PORT={port}", f"DEMO_PRODUCTS={PRODUCTS}"],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # make, uv and uvicorn: one group to stop
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(base_url, make, within=600)
-        except RuntimeError:
-            pytest.fail(log.read_text())
+    with running_make_serve(arguments, log, cwd=project, env=env, within=600) as base_url:
         query = {"query": "{ products { totalCount } }"}
         body = httpx.post(f"{base_url}/graphql/", json=query).json()
         assert body["data"] == {"products": {"totalCount": PRODUCTS}}
-    finally:
-        os.killpg(make.pid, signal.SIGTERM)
-        make.wait(timeout=30)
 
     assert (project / ".bootstrap" / "bin" / "uv").exists()
     assert not list((tmp_path / "python").glob("lib/*/site-packages/uv*"))

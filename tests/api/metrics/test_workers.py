@@ -5,15 +5,13 @@ gives them that directory."""
 
 import os
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.api.metrics.scrape import scrape, value
-from tests.conftest import QUIET, ROOT, free_port, running_uvicorn, wait_until_healthy
+from tests.conftest import QUIET, free_port, running_make_serve, running_uvicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -47,36 +45,19 @@ def test_counts_add_up_across_two_workers(test_database_url, tmp_path: Path):
 
 
 def test_make_serve_with_two_workers_sums_their_counts(test_database_url, tmp_path: Path):
-    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"")  # a previous run's, removed at start
+    arguments = [f"PORT={free_port()}", "WORKERS=2", "DEMO_PRODUCTS=1"]
+    arguments.append(f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}")
     env = {**os.environ, "DATABASE_URL": test_database_url}
-    command = ["make", "serve", f"PORT={port}", "WORKERS=2", "DEMO_PRODUCTS=1"]
-    command.append(f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}")
-    log = tmp_path / "make-serve.log"
-    with log.open("wb") as output:
-        make = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # make, uv and uvicorn: one group to stop
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(base_url, make, within=300)
-        except RuntimeError:
-            pytest.fail(log.read_text())
+    with running_make_serve(
+        arguments, tmp_path / "make-serve.log", env=env, within=300
+    ) as base_url:
         for _ in range(REQUESTS):
             assert httpx.post(f"{base_url}/graphql/", json={"query": PAGE}).status_code == 200
         labels = {"transport": "http", "operation_type": "query", "operation_name": "WorkerPage"}
         for _ in range(6):
             samples = scrape(base_url)
             assert value(samples, "conveyor_graphql_operations_total", labels) == REQUESTS
-    finally:
-        os.killpg(make.pid, signal.SIGTERM)
-        make.wait(timeout=30)
     assert not (metrics_dir / "counter_1.db").exists()

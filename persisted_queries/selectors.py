@@ -4,7 +4,9 @@ Misses are not kept: another process may store the document any moment."""
 
 from django.db.models import Q
 
+from persisted_queries.errors import PersistedQueryNotFound
 from persisted_queries.models import PersistedDocument
+from persisted_queries.requests import Named
 
 # Bounded: clients could fill it with documents of their own (automatic
 # persisted queries); the oldest entry goes first.
@@ -31,3 +33,11 @@ async def document_text(name: str, *, trusted_only: bool) -> str | None:
 def forget_cached() -> None:
     """For tests that remove documents behind the cache's back."""
     _found.clear()
+
+
+async def named_text(named: Named, *, trusted_only: bool) -> str:
+    """The text of the document a client names instead of sending it."""
+    text = await document_text(named.name, trusted_only=trusted_only)
+    if text is None:
+        raise PersistedQueryNotFound
+    return text

@@ -30,10 +30,17 @@ class GraphQLWebSocket:
             if message["type"] != "ka":  # legacy keep-alive
                 return message
 
-    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+    async def subscribe(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> str:
         self._next_id += 1
         operation_id = str(self._next_id)
-        payload = {"query": query, "variables": variables or {}}
+        payload: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if extensions is not None:
+            payload["extensions"] = extensions
         kind = "start" if self.legacy else "subscribe"
         await self.socket.send(json.dumps({"id": operation_id, "type": kind, "payload": payload}))
         return operation_id
@@ -56,8 +63,13 @@ class GraphQLWebSocket:
             assert message["type"] == ("data" if self.legacy else "next"), message
             yield message["payload"]
 
-    async def collect(self, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
-        operation_id = await self.subscribe(query, variables)
+    async def collect(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> list[Any]:
+        operation_id = await self.subscribe(query, variables, extensions)
         return [payload async for payload in self.results(operation_id)]
 
 

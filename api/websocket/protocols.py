@@ -15,11 +15,13 @@ operation, until the operation's first result has been sent.
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, cast
 
 from channels.db import aclose_old_connections
+from django.conf import settings
 from graphql import GraphQLError
 from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived
@@ -40,8 +42,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     StopMessage,
 )
 
+from api.graphql.sent_extensions import sent_with
 from api.websocket.log import ConnectionLog
 from api.websocket.unanswered import unanswered
+from persisted_queries.requests import named_document
+from persisted_queries.selectors import named_text
 
 BAD_REQUEST = 4400
 INITIALISATION_TIMEOUT = 4408
@@ -67,11 +72,14 @@ def message_problem(message: object, start: str, stop: str) -> str | None:
     payload = message.get("payload")
     if not isinstance(payload, dict):
         return f"The payload of a {kind} message must be an object"
-    if not isinstance(payload.get("query"), str):
-        return "The query must be a string"
     for name, kinds in [("variables", dict), ("extensions", dict), ("operationName", str)]:
         if not isinstance(payload.get(name), (kinds, type(None))):
             return f"`{name}` must be {'a string' if kinds is str else 'an object'} or null"
+    # A persisted query's hash or id in `extensions` may stand for the document.
+    if not isinstance(payload.get("query"), str) and not (
+        payload.get("query") is None and payload.get("extensions")
+    ):
+        return "The query must be a string (or null, with `extensions` naming a persisted query)"
     return None
 
 
@@ -141,6 +149,29 @@ class Answers:
             self.ended(operation)
 
 
+class SentExtensions:
+    """Each operation's ``extensions``, kept from the message that starts it
+    to its run, which strawberry's handlers start with none. A persisted
+    query named by them alone is looked up here: strawberry refuses an
+    operation without a document before any extension could find it."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Mapping[str, Any] | None] = {}
+
+    async def keep(self, message: Mapping[str, Any]) -> None:
+        """Raises the persisted query's error, if its document is not known."""
+        payload = message["payload"]
+        extensions = payload.get("extensions")
+        if payload.get("query") is None and (named := named_document(extensions)) is not None:
+            payload["query"] = await named_text(
+                named, trusted_only=settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY
+            )
+        self._kept[message["id"]] = extensions
+
+    def around(self, operation: str) -> ContextManager[None]:
+        return sent_with(self._kept.pop(operation, None))
+
+
 def connection_log(view: object) -> ConnectionLog:
     log: ConnectionLog = cast(Any, view).log  # the consumer, api.websocket.consumer
     return log
@@ -156,6 +187,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     @cached_property
     def answers(self) -> Answers:
         return Answers()
+
+    @cached_property
+    def sent_extensions(self) -> SentExtensions:
+        return SentExtensions()
 
     async def handle_message(self, message: Message) -> None:
         if problem := message_problem(message, "subscribe", "complete"):
@@ -177,11 +212,21 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
         else:
-            await super().handle_subscribe(message)
+            try:
+                await self.sent_extensions.keep(message)
+            except GraphQLError as error:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+            else:
+                await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         try:
-            with self.log.operation(operation.id, operation.operation_name):
+            with (
+                self.log.operation(operation.id, operation.operation_name),
+                self.sent_extensions.around(operation.id),
+            ):
                 await super().run_operation(operation)
         finally:
             self.answers.ended(operation.id)
@@ -210,6 +255,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     @cached_property
     def answers(self) -> Answers:
         return Answers()
+
+    @cached_property
+    def sent_extensions(self) -> SentExtensions:
+        return SentExtensions()
 
     @property
     def log(self) -> ConnectionLog:
@@ -261,7 +310,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                 {"type": "error", "id": message["id"], "payload": error.formatted}
             )
         else:
-            await super().handle_start(message)
+            try:
+                await self.sent_extensions.keep(message)
+            except GraphQLError as error:
+                await self.send_message(
+                    {"type": "error", "id": message["id"], "payload": error.formatted}
+                )
+            else:
+                await super().handle_start(message)
 
     async def handle_async_results(
         self,
@@ -271,7 +327,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         variables: dict[str, object] | None,
     ) -> None:
         try:
-            with self.log.operation(operation_id, operation_name):
+            with (
+                self.log.operation(operation_id, operation_name),
+                self.sent_extensions.around(operation_id),
+            ):
                 await super().handle_async_results(operation_id, query, operation_name, variables)
         finally:
             self.answers.ended(operation_id)

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from strawberry.extensions import SchemaExtension
 
+from api.graphql.sent_extensions import operation_extensions
 from persisted_queries import selectors, services
 from persisted_queries.errors import (
     InvalidPersistedQuery,
     NotRegistered,
     PersistedQueryNotAllowed,
-    PersistedQueryNotFound,
 )
 from persisted_queries.hashing import sha256_hex
 from persisted_queries.requests import Named, named_document
@@ -25,15 +25,13 @@ class PersistedQueries(SchemaExtension):
         trusted_only = settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY
         # An error raised here is the operation's result (strawberry makes
         # it one); nothing is parsed or run.
-        named = named_document(context.operation_extensions)
+        named = named_document(operation_extensions(context))
         if named is not None and context.query is None:
-            context.query = await selectors.document_text(named.name, trusted_only=trusted_only)
-            if context.query is None:
-                raise PersistedQueryNotFound
+            context.query = await selectors.named_text(named, trusted_only=trusted_only)
         elif named is not None and named.sha256 and context.query is not None:
             await _keep(named, context.query, trusted_only=trusted_only)
         elif trusted_only and context.query is not None:
-            # Websockets send no extensions: a validation error is the
+            # A document sent without a name: a validation error is the
             # refusal every transport reports.
             known = await selectors.document_text(sha256_hex(context.query), trusted_only=True)
             if known != context.query:

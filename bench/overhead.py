@@ -2,10 +2,13 @@
 ``productStream`` snapshot, each served by a fresh uvicorn process per set of
 switches, as ratios of time to the server with every switch off, in one run.
 
-    DATABASE_URL=postgres://.../conveyor_bench_overhead REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.overhead
+    DATABASE_URL=postgres://.../conveyor_bench_overhead_200k REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.overhead [--baseline REF]
 
 The database is created, migrated and seeded (``PRODUCTS`` products) when
-missing or empty. Every server runs at once; rounds visit them in turn, so
+missing or empty. ``PRODUCTS`` is large enough that a stream costs seconds of
+CPU, read from /proc in 10 ms ticks. ``--baseline REF`` adds REF's code (an
+export of that commit) with every switch off and every switch on, measured
+beside this checkout's in the same rounds: before and after in one run. Every server runs at once; rounds visit them in turn, so
 that the machine's noise falls on all alike. Traces go to a stand-in
 collector in a process of its own, which accepts OTLP/HTTP and discards it.
 A second all-off server measures the noise floor (A/A). Progress goes to
@@ -21,12 +24,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 
 import httpx
 
 from bench import servers
+from bench.commits import Code, checkout, exported
 from bench.databases import ensure_database
 from bench.scenarios import progress
 from bench.servers import Server
@@ -35,7 +39,7 @@ from tests.otlp_collector import Collector
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-PRODUCTS = 20_000
+PRODUCTS = 200_000
 CONCURRENCY = 8
 BATCH_SIZE = 500
 GOAL = 1.05
@@ -60,6 +64,7 @@ OFF = {
 class Switches:
     label: str
     settings: Mapping[str, str]
+    code: Code | None = None  # another commit's tree; None: this checkout
 
 
 @dataclass
@@ -73,7 +78,7 @@ class Figures:
     stream_wall: list[float] = field(default_factory=list)
 
 
-def switch_sets(collector: str, metrics_dir: str) -> list[Switches]:
+def switch_sets(collector: str, metrics_dir: str, baseline: Code | None) -> list[Switches]:
     metrics = {"METRICS_ENABLED": "true"}
     # Every process writes its series to files a scrape sums: `make serve`'s way.
     files = {**metrics, "PROMETHEUS_MULTIPROC_DIR": f"{metrics_dir}/{{label}}"}
@@ -87,6 +92,15 @@ def switch_sets(collector: str, metrics_dir: str) -> list[Switches]:
         "RATE_LIMIT_CAPACITY": "1e15",
         "RATE_LIMIT_REFILL_PER_SECOND": "1e12",
     }
+    everything = {**files, **traces, **cost, **rates}
+    before = (
+        [
+            Switches(f"all off ({baseline.label})", {}, baseline),
+            Switches(f"all on ({baseline.label})", everything, baseline),
+        ]
+        if baseline
+        else []
+    )
     return [
         Switches("all off", {}),
         Switches("all off, again (noise)", {}),
@@ -95,7 +109,8 @@ def switch_sets(collector: str, metrics_dir: str) -> list[Switches]:
         Switches("traces", traces),
         Switches("cost analysis", cost),
         Switches("rate limiting", rates),
-        Switches("all on", {**files, **traces, **cost, **rates}),
+        *before,
+        Switches("all on", everything),
     ]
 
 
@@ -143,7 +158,7 @@ def serve_collector(ready: "multiprocessing.Queue[str]") -> None:
             time.sleep(3600)
 
 
-async def run(rounds: int, requests: int) -> list[tuple[Switches, Figures]]:
+async def run(rounds: int, requests: int, baseline: Code | None) -> list[tuple[Switches, Figures]]:
     context = multiprocessing.get_context("spawn")
     ready: multiprocessing.Queue[str] = context.Queue()
     collector = context.Process(target=serve_collector, args=(ready,), daemon=True)
@@ -151,13 +166,18 @@ async def run(rounds: int, requests: int) -> list[tuple[Switches, Figures]]:
     try:
         endpoint = await asyncio.to_thread(ready.get, timeout=30)
         with tempfile.TemporaryDirectory() as metrics_dir:
-            sets = switch_sets(endpoint, metrics_dir)
+            sets = switch_sets(endpoint, metrics_dir, baseline)
             async with AsyncExitStack() as stack:
                 progress(f"starting {len(sets)} servers…")
                 # One after another: eight importing Django at once on two cores
                 # would outlast the startup timeout.
                 running = [
-                    await stack.enter_async_context(servers.serving(settings_of(switches, index)))
+                    await stack.enter_async_context(
+                        servers.serving(
+                            settings_of(switches, index),
+                            root=(switches.code or checkout()).root,
+                        )
+                    )
                     for index, switches in enumerate(sets)
                 ]
                 figures = {switches.label: Figures() for switches in sets}
@@ -191,13 +211,16 @@ def ratio(figures: Figures, base: Figures, name: str) -> float:
 
 
 def table(results: list[tuple[Switches, Figures]], rounds: int, requests: int) -> list[str]:
-    base = results[0][1]
     lines = [
+        f"This checkout: {checkout().label}.",
+        "",
         "| switches on | first page: server CPU, ms | × all off | wall × all off "
         f"| stream of {PRODUCTS:,}: server CPU, s | × all off | wall × all off |",
         "|---|---|---|---|---|---|---|",
     ]
     for switches, figures in results:
+        # Each code's rows against its own all off: what its switches cost.
+        base = next(taken for other, taken in results if other.code == switches.code)
         lines.append(
             f"| {switches.label} | {statistics.median(figures.page_cpu) * 1000:.2f} "
             f"| ×{ratio(figures, base, 'page_cpu'):.3f} | ×{ratio(figures, base, 'page_wall'):.2f} "
@@ -205,7 +228,7 @@ def table(results: list[tuple[Switches, Figures]], rounds: int, requests: int) -
             f"| ×{ratio(figures, base, 'stream_cpu'):.3f} "
             f"| ×{ratio(figures, base, 'stream_wall'):.2f} |"
         )
-    everything = results[-1][1]
+    base, everything = results[0][1], results[-1][1]
     worst = max(ratio(everything, base, "page_cpu"), ratio(everything, base, "stream_cpu"))
     verdict = "met" if worst <= GOAL else "missed"
     lines += [
@@ -214,8 +237,9 @@ def table(results: list[tuple[Switches, Figures]], rounds: int, requests: int) -
         f"one whole stream at batchSize {BATCH_SIZE}, per server and round); every server a "
         "fresh uvicorn process, all running at once and visited in turn. Server CPU time "
         "(user + system, from /proc) is the measure: it counts the work each switch adds, "
-        "the exporter's thread included, where wall-clock time counts whatever else the "
-        f"machine runs too. Goal: all on ≤ ×{GOAL} — {verdict} (×{worst:.3f}).",
+        "the exporter's thread included, where wall-clock time counts whatever else "
+        "the machine runs too. A baseline's rows are ratios to its own all off. "
+        f"Goal: all on ≤ ×{GOAL} — {verdict} (×{worst:.3f}).",
     ]
     return lines
 
@@ -224,12 +248,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300, help="first pages per round")
+    parser.add_argument("--baseline", metavar="REF", help="git ref measured beside (before)")
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres:", "postgresql:")):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (created when missing).")
     ensure_database(url, PRODUCTS)
-    results = asyncio.run(run(options.rounds, options.requests))
+    with ExitStack() as stack:
+        baseline = stack.enter_context(exported(options.baseline)) if options.baseline else None
+        results = asyncio.run(run(options.rounds, options.requests, baseline))
     print("\n".join(table(results, options.rounds, options.requests)))
 
 

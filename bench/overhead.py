@@ -43,6 +43,7 @@ PRODUCTS = 200_000
 CONCURRENCY = 8
 BATCH_SIZE = 500
 GOAL = 1.05
+EXPORT_DELAY = "1000"
 PAGE = {
     "query": "query ProductPage { products(first: 20) { edges { cursor node { id sku name "
     "price discountPercent discountedPrice category { name } } } pageInfo { hasNextPage endCursor } } }",
@@ -52,6 +53,9 @@ PAGE = {
 # Every switch, off. Cost analysis and rate limiting are the environment
 # switches of the limits they name; a server that does not know one ignores it.
 OFF = {
+    # The same hash seed in every process, so that no server's dictionaries
+    # and sets fall out luckier than another's.
+    "PYTHONHASHSEED": "0",
     "METRICS_ENABLED": "false",
     "GRAPHQL_COST_ANALYSIS": "false",
     "RATE_LIMITING": "false",
@@ -82,7 +86,9 @@ def switch_sets(collector: str, metrics_dir: str, baseline: Code | None) -> list
     metrics = {"METRICS_ENABLED": "true"}
     # Every process writes its series to files a scrape sums: `make serve`'s way.
     files = {**metrics, "PROMETHEUS_MULTIPROC_DIR": f"{metrics_dir}/{{label}}"}
-    traces = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
+    # The exporter sends what is left every EXPORT_DELAY ms: a measurement
+    # waits for that send, so that the work of the spans it made is its own.
+    traces = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_BSP_SCHEDULE_DELAY": EXPORT_DELAY}
     cost = {"GRAPHQL_COST_ANALYSIS": "true"}
     # Shared through Redis, as several processes need, with buckets so large
     # that nothing waits: what is measured is the spending, not the refusals.
@@ -121,6 +127,13 @@ def settings_of(switches: Switches, index: int) -> dict[str, str]:
         os.makedirs(directory, exist_ok=True)
         settings["PROMETHEUS_MULTIPROC_DIR"] = directory
     return settings
+
+
+def quiet_after(switches: Switches) -> float:
+    """Seconds without CPU that tell a server is done: with traces, longer
+    than the exporter waits before it sends."""
+    exporting = "OTEL_EXPORTER_OTLP_ENDPOINT" in switches.settings
+    return int(EXPORT_DELAY) / 1000 + 0.3 if exporting else 0.3
 
 
 async def page_round(server: Server, requests: int) -> float:
@@ -191,13 +204,15 @@ async def run(rounds: int, requests: int, baseline: Code | None) -> list[tuple[S
                     order = order[round_ % len(order) :] + order[: round_ % len(order)]
                     for switches, server in order:
                         taken = figures[switches.label]
-                        await server.idle()
+                        quiet_for = quiet_after(switches)
+                        await server.idle(quiet_for=quiet_for)
                         cpu = server.cpu()
                         taken.page_wall.append(await page_round(server, requests))
+                        await server.idle(quiet_for=quiet_for)
                         taken.page_cpu.append((server.cpu() - cpu) / requests)
-                        await server.idle()
                         cpu = server.cpu()
                         taken.stream_wall.append(await stream_round(server))
+                        await server.idle(quiet_for=quiet_for)
                         taken.stream_cpu.append(server.cpu() - cpu)
                 return [(switches, figures[switches.label]) for switches in sets]
     finally:
@@ -237,7 +252,8 @@ def table(results: list[tuple[Switches, Figures]], rounds: int, requests: int) -
         f"one whole stream at batchSize {BATCH_SIZE}, per server and round); every server a "
         "fresh uvicorn process, all running at once and visited in turn. Server CPU time "
         "(user + system, from /proc) is the measure: it counts the work each switch adds, "
-        "the exporter's thread included, where wall-clock time counts whatever else "
+        "the exporter's thread included (a measurement waits for its last send), where "
+        "wall-clock time counts whatever else "
         "the machine runs too. A baseline's rows are ratios to its own all off. "
         f"Goal: all on ≤ ×{GOAL} — {verdict} (×{worst:.3f}).",
     ]

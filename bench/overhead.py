@@ -5,11 +5,12 @@ switches, as ratios of time to the server with every switch off, in one run.
     DATABASE_URL=postgres://.../conveyor_bench_overhead_200k REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.overhead [--baseline REF]
 
 The database is created, migrated and seeded (``PRODUCTS`` products) when
-missing or empty. ``PRODUCTS`` is large enough that a stream costs seconds of
+missing or empty; ``PRODUCTS`` is large enough that a stream costs seconds of
 CPU, read from /proc in 10 ms ticks. ``--baseline REF`` adds REF's code (an
 export of that commit) with every switch off and every switch on, measured
-beside this checkout's in the same rounds: before and after in one run. Every server runs at once; rounds visit them in turn, so
-that the machine's noise falls on all alike. Traces go to a stand-in
+beside this checkout's in the same rounds: before and after in one run.
+Every server runs at once; rounds visit them in turn, so that the machine's
+noise falls on all alike. Traces go to a stand-in
 collector in a process of its own, which accepts OTLP/HTTP and discards it.
 A second all-off server measures the noise floor (A/A). Progress goes to
 stderr; the Markdown table to stdout.
@@ -188,7 +189,7 @@ async def run(rounds: int, requests: int, baseline: Code | None) -> list[tuple[S
                     await stack.enter_async_context(
                         servers.serving(
                             settings_of(switches, index),
-                            root=(switches.code or checkout()).root,
+                            root=switches.code.root if switches.code else servers.ROOT,
                         )
                     )
                     for index, switches in enumerate(sets)

@@ -52,11 +52,12 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
-    async def idle(self, within: float = 30.0) -> None:
-        """Waits until the server used no CPU for 0.3 s (ticks are 10 ms)."""
+    async def idle(self, within: float = 30.0, quiet_for: float = 0.3) -> None:
+        """Waits until the server used no CPU for ``quiet_for`` seconds (ticks
+        are 10 ms)."""
         deadline = time.monotonic() + within
         last, quiet = self.cpu(), 0
-        while quiet < 3 and time.monotonic() < deadline:
+        while quiet < round(quiet_for / 0.1) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
             now = self.cpu()
             quiet = quiet + 1 if now == last else 0

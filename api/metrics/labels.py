@@ -1,6 +1,14 @@
-"""Label values a client chooses (operation names) kept to a bounded set."""
+"""Label values a client chooses (operation names) kept to a bounded set,
+and the children of a labelled series kept per set of values."""
 
+import functools
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from prometheus_client.metrics import MetricWrapperBase
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
 
 OTHER = "other"
 
@@ -26,3 +34,11 @@ class BoundedValues:
                 return OTHER
             self._admitted.add(value)
         return value
+
+
+def children(metric: Metric) -> Callable[..., Metric]:
+    """``metric.labels``, its child kept for each tuple of values: prometheus_client
+    checks the values and takes a lock at every call, which costs more than
+    the count itself. Every label of the project has a bounded set of values
+    (``BoundedValues``, phases, transports), so what is kept is bounded too."""
+    return functools.cache(metric.labels)

@@ -14,7 +14,7 @@ from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from api.metrics.labels import BoundedValues
+from api.metrics.labels import BoundedValues, children
 from api.metrics.registry import ENABLED
 from api.metrics.transports import count_operation, subscription_started
 
@@ -37,6 +37,8 @@ ERRORS = Counter(
     ["code"],
 )
 
+duration_of = children(DURATION)
+errors_of = children(ERRORS)
 operation_names = BoundedValues(settings.METRICS_MAX_OPERATION_NAMES)
 error_codes = BoundedValues(settings.METRICS_MAX_OPERATION_NAMES)
 
@@ -56,7 +58,7 @@ class OperationMetrics(SchemaExtension):
             operation_type, name = self._labels()
             count_operation(operation_type, name)
             if operation_type != OperationType.SUBSCRIPTION.value:
-                DURATION.labels(operation_type, name).observe(time.perf_counter() - started)
+                duration_of(operation_type, name).observe(time.perf_counter() - started)
         self._count_errors()
 
     def on_execute(self) -> Iterator[None]:
@@ -81,7 +83,7 @@ class OperationMetrics(SchemaExtension):
         result = self.execution_context.result
         for error in (result.errors if result else None) or ():
             code = (error.extensions or {}).get("code")
-            ERRORS.labels(error_codes.label(str(code or UNKNOWN))).inc()
+            errors_of(error_codes.label(str(code or UNKNOWN))).inc()
 
 
 def operation_metrics() -> list[type[SchemaExtension]]:

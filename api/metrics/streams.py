@@ -5,6 +5,7 @@ import time
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from api.metrics.labels import children
 from api.metrics.registry import ENABLED
 
 # From a few milliseconds when all keeps up to a minute for a subscriber
@@ -34,10 +35,12 @@ UNREAD = Gauge(
     multiprocess_mode="livemax",
 )
 
+rows_of, batches_of = children(ROWS), children(BATCHES)
+
 # Both phases are exported from the start, at 0, so that rate() sees the first rows.
 for phase in ("snapshot", "live"):
-    ROWS.labels(phase)
-    BATCHES.labels(phase)
+    rows_of(phase)
+    batches_of(phase)
 
 
 def count_batch(phase: str, rows: int) -> None:
@@ -45,8 +48,8 @@ def count_batch(phase: str, rows: int) -> None:
     the transport."""
     if ENABLED:
         phase = phase.lower()
-        BATCHES.labels(phase).inc()
-        ROWS.labels(phase).inc(rows)
+        batches_of(phase).inc()
+        rows_of(phase).inc(rows)
 
 
 def live_batch_sent(written_at: float) -> None:

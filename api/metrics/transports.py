@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 from prometheus_client import Counter, Gauge
 
+from api.metrics.labels import children
 from api.metrics.registry import ENABLED
 
 HTTP = "http"
@@ -38,6 +39,8 @@ OPERATIONS = Counter(
     ["transport", "operation_type", "operation_name"],
 )
 
+operations_of = children(OPERATIONS)
+
 
 @contextmanager
 def open_connection(transport: str) -> Iterator[None]:
@@ -60,7 +63,7 @@ def open_connection(transport: str) -> Iterator[None]:
 def count_operation(operation_type: str, operation_name: str) -> str:
     """Counts an operation of the current transport; returns the transport."""
     transport = current_transport.get()
-    OPERATIONS.labels(transport, operation_type, operation_name).inc()
+    operations_of(transport, operation_type, operation_name).inc()
     return transport
 
 

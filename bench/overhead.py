@@ -100,6 +100,8 @@ def switch_sets(collector: str, metrics_dir: str, baseline: Code | None) -> list
         "RATE_LIMIT_REFILL_PER_SECOND": "1e12",
     }
     everything = {**files, **traces, **cost, **rates}
+    # How a deployment keeps traces: one request in ten, and what its callers sampled.
+    sampled = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
     before = (
         [
             Switches(f"all off ({baseline.label})", {}, baseline),
@@ -118,6 +120,7 @@ def switch_sets(collector: str, metrics_dir: str, baseline: Code | None) -> list
         Switches("rate limiting", rates),
         *before,
         Switches("all on", everything),
+        Switches("all on, one trace in ten", {**everything, **sampled}),
     ]
 
 

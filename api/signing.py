@@ -32,7 +32,7 @@ class Signer(signing.Signer):
     @cached_property
     def _derived_key(self) -> bytes:
         # As django.utils.crypto.salted_hmac derives it.
-        salt = force_bytes(self.salt + "signer")
+        salt = force_bytes(self.salt) + b"signer"
         return hashlib.new(self.algorithm, salt + force_bytes(self.key)).digest()
 
     def sign_object(

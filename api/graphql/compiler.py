@@ -20,6 +20,7 @@ only ones ``@include``/``@skip`` can read.
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from threading import Lock
 from typing import Any
 
@@ -130,6 +131,15 @@ class ObjectPlan:
     type_name: str
     model: type[models.Model] | None  # None: a plain type (an edge)
     fields: tuple[PlannedField, ...]
+
+    # Plans key the compiled functions, found again for every list and
+    # every event completed: hashed once, not field by field each time.
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.type_name, self.model, self.fields))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext as OperationContext
@@ -22,6 +23,7 @@ from api.graphql.limits import limit_extensions
 from api.graphql.nodes import NodeQuery
 from api.graphql.operation_name import OperationNameRequired
 from api.graphql.parser_cache import ParserCache
+from api.graphql.runner import ExtensionsRunner
 from api.graphql.scalars import DECIMAL
 from api.http.operation_recorder import OperationRecorder
 from api.metrics.operations import operation_metrics
@@ -60,6 +62,11 @@ class Schema(IncrementalResults, strawberry.Schema):
             allowed,
             operation_extensions,
         )
+
+    def create_extensions_runner(
+        self, execution_context: OperationContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return ExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: OperationContext | None = None

@@ -230,8 +230,8 @@ if RATE_LIMITING and RATE_LIMIT_CAPACITY < GRAPHQL_MAX_COST:
 # Persisted queries (persisted_queries/; README, "Persisted queries"): when true,
 # only documents registered with `manage.py register_documents` run.
 GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env_bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", False)
-# Lists of products completed by compiled functions where their selection allows
-# (api/graphql/compiled.py): auto and on alike, on also logging every fallback to
+# Lists of products, and subscription events, completed by compiled functions where
+# their selection allows (api/graphql/compiled.py): auto and on alike, on also logging every fallback to
 # graphql-core at WARNING; off: graphql-core completes everything.
 GRAPHQL_COMPILED = os.environ.get("GRAPHQL_COMPILED", "auto")
 if GRAPHQL_COMPILED not in {"auto", "on", "off"}:

@@ -16,11 +16,12 @@ from django.core import signing
 
 from api.graphql.errors import InvalidCursor
 from api.paging.keyset import Keyset
+from api.signing import Signer
 from products.changes import Frontier
 from products.selectors import ProductCriteria
 
 VERSION = 1
-_signer = signing.Signer(salt="conveyor.resume")
+_signer = Signer(salt="conveyor.resume")
 
 
 @dataclass(frozen=True)

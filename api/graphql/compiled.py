@@ -5,7 +5,8 @@ Each plan becomes the source of one function per kind of row, compiled once
 and kept on the plan:
 
 - *objects*: model instances (their loaded columns, their related objects
-  that ``select_related`` loaded) and plain objects (a connection's edges);
+  that ``select_related`` loaded) and plain objects (a connection's edges,
+  a subscription's event: the lists of rows in it completed as lists are);
 - *tuples*: the columns of ``tuple_columns(plan)`` as ``values_list`` reads
   them, a related object's columns among them.
 
@@ -30,8 +31,20 @@ from graphql.execution.values import VariableValues
 from graphql.pyutils import Undefined
 from strawberry.types import Info
 
-from api.graphql.compiler import Collecting, Leaf, Nested, NodeID, ObjectPlan, Typename, plans
+from api.graphql.compiler import (
+    Collecting,
+    Leaf,
+    LeafList,
+    Method,
+    Nested,
+    NodeID,
+    ObjectList,
+    ObjectPlan,
+    Typename,
+    plans,
+)
 from api.graphql.scalars import serialize_decimal
+from api.paging.rows import TupleRows
 
 Completer = Callable[[Any], dict[str, Any]]
 
@@ -46,18 +59,39 @@ def _fall_back() -> Any:
     raise Fallback
 
 
-def _coercer(leaf: Leaf) -> Callable[[Any], Any]:
-    coerce = leaf.type.coerce_output_value
+def _coercer(leaf_type: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
+    coerce = leaf_type.coerce_output_value
 
     def coerced(value: Any) -> Any:
         if value is None:
-            return _fall_back() if leaf.non_null else None
+            return _fall_back() if non_null else None
         result = coerce(value)
         if result is None or result is Undefined:
             raise Fallback
         return result
 
     return coerced
+
+
+def _list(complete: Callable[[list[Any]], list[Any]], non_null: bool) -> Callable[[Any], Any]:
+    def completed(value: Any) -> Any:
+        if value is None:
+            return _fall_back() if non_null else None
+        if not isinstance(value, list):  # graphql-core iterates others, or refuses them
+            raise Fallback
+        return complete(value)
+
+    return completed
+
+
+def _rows(plan: ObjectPlan) -> Callable[[list[Any]], list[Any]]:
+    def completed(rows: list[Any]) -> list[Any]:
+        complete = completers.for_rows(plan, rows)
+        if complete is None:
+            raise Fallback
+        return list(map(complete, rows))
+
+    return completed
 
 
 def _is_scalar(leaf_type: GraphQLLeafType, name: str) -> bool:
@@ -105,25 +139,36 @@ class _Source:
         if isinstance(field, NodeID):
             return f"{self.name(_global_id(field.type_name))}({read('row', field.attribute)})"
         if isinstance(field, Leaf):
-            value = read("row", field.attribute)
-            slow = self.name(_coercer(field))
-            if _is_scalar(field.type, "String"):
-                return f"(v if (v := {value}).__class__ is str else {slow}(v))"
-            if field.type.coerce_output_value is serialize_decimal:
-                # A Decimal whose text has two decimals (the columns' own) is
-                # what serialize_decimal makes of it; others are quantized.
-                return (
-                    f"(s if (v := {value}).__class__ is {self.name(Decimal)} "
-                    f'and (s := str(v))[-3:-2] == "." else {slow}(v))'
-                )
-            if _is_scalar(field.type, "Int"):
-                return (
-                    f"(v if (v := {value}).__class__ is int and {_INT_MIN} <= v <= {_INT_MAX} "
-                    f"else {slow}(v))"
-                )
-            return f"{slow}({value})"
+            return self._leaf(field, read("row", field.attribute))
+        if isinstance(field, Method):
+            return self._leaf(field, f"{self.name(field.function)}(row)")
+        if isinstance(field, LeafList):
+            coerce = _coercer(field.type, non_null=True)
+            items = self.name(_list(lambda items: list(map(coerce, items)), field.non_null))
+            return f"{items}({read('row', field.attribute)})"
+        if isinstance(field, ObjectList):
+            rows = self.name(_list(_rows(field.plan), field.non_null))
+            return f"{rows}({read('row', field.attribute)})"
         assert isinstance(field, Nested)
         return self._nested(field)
+
+    def _leaf(self, field: Leaf | Method, value: str) -> str:
+        slow = self.name(_coercer(field.type, field.non_null))
+        if _is_scalar(field.type, "String"):
+            return f"(v if (v := {value}).__class__ is str else {slow}(v))"
+        if field.type.coerce_output_value is serialize_decimal:
+            # A Decimal whose text has two decimals (the columns' own) is
+            # what serialize_decimal makes of it; others are quantized.
+            return (
+                f"(s if (v := {value}).__class__ is {self.name(Decimal)} "
+                f'and (s := str(v))[-3:-2] == "." else {slow}(v))'
+            )
+        if _is_scalar(field.type, "Int"):
+            return (
+                f"(v if (v := {value}).__class__ is int and {_INT_MIN} <= v <= {_INT_MAX} "
+                f"else {slow}(v))"
+            )
+        return f"{slow}({value})"
 
     def _nested(self, field: Nested) -> str:
         raise NotImplementedError
@@ -212,6 +257,12 @@ class Completers:
         if plan not in self._objects:
             self._objects[plan] = _compiled(_ObjectSource(), plan)
         return self._objects[plan]
+
+    def for_rows(self, plan: ObjectPlan, rows: list[Any]) -> Completer | None:
+        """The function for ``rows`` of ``plan``, as they were read."""
+        if isinstance(rows, TupleRows):
+            return self.for_tuples(plan, rows.columns)
+        return self.for_objects(plan)
 
     def for_tuples(self, plan: ObjectPlan, columns: tuple[str, ...]) -> Completer | None:
         """None when the columns do not hold what the plan selects."""

@@ -3,9 +3,11 @@ path (api.graphql.compiled).
 
 A selection is planned when everything in it can be read straight from a
 row: loaded columns (``ColumnField``), model IDs (``GlobalIDField``),
-``__typename``, plain attributes of plain types (a connection's edges) and
-relations to such objects (``category { … }``), through aliases, fragments,
-inline fragments and ``@include``/``@skip``. Anything else (a field with
+``__typename``, plain attributes of plain types (a connection's edges, a
+stream's batch: lists of leaves and of planned objects among them, and
+methods that take nothing but the object) and relations to such objects
+(``category { … }``), through aliases, fragments, inline fragments and
+``@include``/``@skip``. Anything else (a field with
 arguments or a resolver, another directive, ``@defer``) leaves the whole
 selection to graphql-core: ``plan`` answers None.
 
@@ -18,6 +20,7 @@ only ones ``@include``/``@skip`` can read.
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from threading import Lock
 from typing import Any
 
@@ -25,6 +28,7 @@ from django.db import models
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -77,6 +81,38 @@ class NodeID:
 
 
 @dataclass(frozen=True)
+class Method:
+    """A plain type's leaf computed by a synchronous method of the object
+    that takes no arguments (a stream batch's ``resumeToken``)."""
+
+    key: str
+    function: Any  # called with the object
+    type: GraphQLLeafType
+    non_null: bool
+
+
+@dataclass(frozen=True)
+class LeafList:
+    """A plain attribute holding a list of non-null leaves."""
+
+    key: str
+    attribute: str
+    type: GraphQLLeafType  # of the items
+    non_null: bool
+
+
+@dataclass(frozen=True)
+class ObjectList:
+    """A plain attribute holding a list of non-null planned objects: rows
+    completed as a list field's are (model instances, or tuples)."""
+
+    key: str
+    attribute: str
+    plan: "ObjectPlan"
+    non_null: bool
+
+
+@dataclass(frozen=True)
 class Nested:
     key: str
     attribute: str
@@ -87,7 +123,7 @@ class Nested:
     relation: bool
 
 
-PlannedField = Leaf | Typename | NodeID | Nested
+PlannedField = Leaf | Typename | NodeID | Nested | Method | LeafList | ObjectList
 
 
 @dataclass(frozen=True)
@@ -95,6 +131,15 @@ class ObjectPlan:
     type_name: str
     model: type[models.Model] | None  # None: a plain type (an edge)
     fields: tuple[PlannedField, ...]
+
+    # Plans key the compiled functions, found again for every list and
+    # every event completed: hashed once, not field by field each time.
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.type_name, self.model, self.fields))
 
 
 @dataclass(frozen=True)
@@ -229,14 +274,25 @@ def _plan_field(
             raise _Unplannable
         return NodeID(key, str(model._meta.object_name), model._meta.pk.attname)
     if is_leaf_type(named):
+        assert isinstance(named, GraphQLLeafType)
         if model is not None:
             if not (isinstance(definition, ColumnField) and definition.is_basic_field):
                 raise _Unplannable
-            attribute = str(definition.django_name)
-        else:
-            attribute = _plain_attribute(definition)
-        assert isinstance(named, GraphQLLeafType)
-        return Leaf(key, attribute, named, non_null)
+            return Leaf(key, str(definition.django_name), named, non_null)
+        if definition is not None and definition.base_resolver is not None:
+            return Method(key, _plain_method(definition), named, non_null)
+        return Leaf(key, _plain_attribute(definition), named, non_null)
+    if isinstance(named, GraphQLList):
+        if model is not None or not isinstance(named.of_type, GraphQLNonNull):
+            raise _Unplannable
+        item = named.of_type.of_type
+        if is_leaf_type(item):
+            assert isinstance(item, GraphQLLeafType)
+            return LeafList(key, _plain_attribute(definition), item, non_null)
+        if not isinstance(item, GraphQLObjectType):
+            raise _Unplannable
+        items = _plan_object(collecting, item, group)
+        return ObjectList(key, _plain_attribute(definition), items, non_null)
     if not isinstance(named, GraphQLObjectType):
         raise _Unplannable
     nested = _plan_object(collecting, named, group)
@@ -254,6 +310,21 @@ def _plan_field(
     if not (relation.many_to_one or relation.one_to_one) or relation.related_model != nested.model:
         raise _Unplannable
     return Nested(key, attribute, nested, non_null, relation=True)
+
+
+def _plain_method(definition: Any) -> Any:
+    """The method behind a plain strawberry field, called with the object alone."""
+    resolver = definition.base_resolver
+    if (
+        isinstance(definition, StrawberryDjangoField)
+        or definition.extensions
+        or definition.permission_classes
+        or resolver.is_async
+        or resolver.self_parameter is None
+        or len(resolver.signature.parameters) != 1
+    ):
+        raise _Unplannable
+    return resolver
 
 
 def _plain_attribute(definition: Any) -> str:

@@ -19,7 +19,10 @@ Two changes to strawberry's execution context:
   completes for itself.
 - Lists of objects whose selection api.graphql.compiler plans are completed
   by the compiled functions of api.graphql.compiled (``GRAPHQL_COMPILED``),
-  graphql-core completing them where a row does not fit.
+  graphql-core completing them where a row does not fit. So is a
+  subscription's event when the selection of its root field is planned: a
+  stream of small batches is otherwise mostly graphql-core's steps over the
+  batch's few fields, again for every event.
 """
 
 import json
@@ -29,6 +32,8 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from graphql import (
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
     FieldNode,
     GraphQLList,
     GraphQLNonNull,
@@ -36,16 +41,22 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     Node,
+    OperationType,
     VariableNode,
     print_ast,
     visit,
 )
-from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import (
+    CollectedFields,
+    FieldDetailsList,
+    GroupedFieldSet,
+    collect_fields,
+)
 from graphql.language import Visitor
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.graphql.compiled import completers
+from api.graphql.compiled import Completer, completers
 from api.graphql.compiler import Collecting, plans
 from api.graphql.incremental import IncrementalSwitch
 from api.paging.rows import TupleRows
@@ -94,6 +105,19 @@ class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext)
         # Per subscription, shared by its events: a fixed few per document.
         self._selection_keys: dict[tuple[int, ...], str] = {}
         self._subfields: dict[tuple[Any, ...], CollectedFields] = {}
+        # The compiled completion of the events, once planned.
+        self._events: dict[str, tuple[str, Completer] | None] = {}
+
+    def execute_operation(
+        self, serially: bool | None = None
+    ) -> AwaitableOrValue[ExecutionResult | ExperimentalIncrementalExecutionResults]:
+        # A subscription's executor runs operations for its events alone
+        # (graphql-core's per-event copies of it).
+        if self.operation.operation == OperationType.SUBSCRIPTION:
+            data = self._compiled_event()
+            if data is not None:
+                return self.build_response(data)
+        return super().execute_operation(serially)
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -206,10 +230,7 @@ class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext)
         plan = plans.plan(self._collecting(), object_type, field_details_list)
         if plan is None:
             return None
-        if isinstance(rows, TupleRows):
-            complete = completers.for_tuples(plan, rows.columns)
-        else:
-            complete = completers.for_objects(plan)
+        complete = completers.for_rows(plan, rows)
         if complete is None:
             return None
         try:
@@ -220,6 +241,51 @@ class ExecutionContext(IncrementalSwitch, StrawberryGraphQLCoreExecutionContext)
             level = logging.WARNING if mode == "on" else logging.DEBUG
             logger.log(level, "compiled %s fell back to graphql-core: %r", object_type, error)
             return None
+
+    def _compiled_event(self) -> dict[str, Any] | None:
+        """The event's data completed by its selection's compiled function,
+        or None where graphql-core is to execute it. An event that shares
+        parts with other subscribers' (a LIVE batch) is left to graphql-core,
+        which completes those parts once for all of them."""
+        mode = settings.GRAPHQL_COMPILED
+        event = self.root_value
+        if mode == "off" or (isinstance(event, PartlyShared) and event.sharing() is not None):
+            return None
+        if "planned" not in self._events:
+            self._events["planned"] = self._event_completer()
+        planned = self._events["planned"]
+        if planned is None:
+            return None
+        key, complete = planned
+        try:
+            return {key: complete(event)}
+        except Exception as error:
+            level = logging.WARNING if mode == "on" else logging.DEBUG
+            logger.log(level, "compiled event fell back to graphql-core: %r", error)
+            return None
+
+    def _event_completer(self) -> tuple[str, Completer] | None:
+        """The response key of the subscription's root field and the compiled
+        function of its selection, which completes the event itself (what
+        strawberry's root resolver returns for every event)."""
+        root_type = self.schema.subscription_type
+        assert root_type is not None
+        collected = collect_fields(
+            self.schema, self.fragments, self.variable_values, root_type, self.operation
+        )
+        if collected.new_defer_usages or len(collected.grouped_field_set) != 1:
+            return None
+        [(key, group)] = collected.grouped_field_set.items()
+        field = root_type.fields.get(group[0].node.name.value)
+        if field is None:
+            return None
+        field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if not isinstance(field_type, GraphQLObjectType):
+            return None
+        plan = plans.plan(self._collecting(), field_type, group)
+        if plan is None or plan.model is not None:
+            return None
+        return key, completers.for_objects(plan)
 
     def _collecting(self) -> Collecting:
         return Collecting(self.schema, self.fragments, self.variable_values, self.operation)

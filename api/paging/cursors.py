@@ -12,9 +12,10 @@ from typing import Any
 from django.core import signing
 
 from api.graphql.errors import InvalidCursor
+from api.signing import Signer
 
 VERSION = 1
-_signer = signing.Signer(salt="conveyor.cursor")
+_signer = Signer(salt="conveyor.cursor")
 
 CursorValue = str | int
 

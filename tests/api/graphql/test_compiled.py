@@ -2,7 +2,8 @@
 hypothesis makes up (aliases, fragments, inline fragments, ``@include`` and
 ``@skip`` on variables, ``category { … }``, fields it leaves to graphql-core),
 any variables and any rows, a page of ``products`` and a ``productStream``
-give the same bytes with ``GRAPHQL_COMPILED`` on and off, errors included."""
+(any of its batch's fields around the products) give the same bytes with
+``GRAPHQL_COMPILED`` on and off, errors included."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,9 @@ PRODUCT_LEAVES = [
     "stock", "version", "createdAt", "updatedAt", "__typename",
 ]  # fmt: skip
 CATEGORY_LEAVES = ["id", "name", "slug", "discountPercent", "__typename"]
+BATCH_FIELDS = [
+    "phase", "sequence", "removedIds", "cursor", "snapshotComplete", "resumeToken", "__typename",
+]  # fmt: skip
 # Left to graphql-core: a field with arguments and a resolver that awaits.
 UNCOMPILED = 'priceIn(currency: "EUR") { amount currency }'
 CHARACTERS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -41,6 +45,11 @@ class Document:
     def __init__(self) -> None:
         self.fragments: list[str] = []
         self.variables: set[str] = set()
+
+    def arguments(self) -> str:
+        """The declarations of the variables used so far."""
+        declared = ", ".join(f"${name}: Boolean!" for name in sorted(self.variables))
+        return f"({declared})" if declared else ""
 
 
 @st.composite
@@ -91,17 +100,19 @@ def selection(draw: st.DrawFn, document: Document, on: str, depth: int = 0) -> s
 def documents(draw: st.DrawFn) -> tuple[str, str, dict[str, bool]]:
     document = Document()
     products = draw(selection(document, "Product"))
-    declared = ", ".join(f"${name}: Boolean!" for name in sorted(document.variables))
-    arguments = f"({declared})" if declared else ""
     fragments = "\n".join(document.fragments)
     page = (
-        f"query Page{arguments} {{ products(first: 50) {{ edges {{ cursor node {{ {products} }} }}"
+        f"query Page{document.arguments()} {{ products(first: 50) {{ edges {{ cursor node {{ {products} }} }}"
         f" pageInfo {{ hasNextPage }} }} }}\n{fragments}"
     )
     batch_size = draw(st.integers(1, 7))
+    around = []
+    for field in draw(st.lists(st.sampled_from(BATCH_FIELDS), max_size=4)):
+        alias = draw(st.sampled_from(["", f"{field.strip('_')}_1: "]))
+        around.append(f"{alias}{field}{draw(directive(document))}")
     stream = (
-        f"subscription Stream{arguments} {{ productStream(batchSize: {batch_size}) {{ sequence"
-        f" products {{ {products} }} }} }}\n{fragments}"
+        f"subscription Stream{document.arguments()} {{ productStream(batchSize: {batch_size}) {{ sequence"
+        f" products {{ {products} }} {' '.join(around)} }} }}\n{fragments}"
     )
     values = {name: draw(st.booleans()) for name in document.variables}
     return page, stream, values
@@ -197,8 +208,11 @@ SIX_FIELDS = "id sku name price discountedPrice stock"
 @pytest.mark.parametrize(
     ("selection", "served"),
     [
-        (SIX_FIELDS, ["objects of ProductEdge", "tuples of Product"]),
-        (f"{SIX_FIELDS} category {{ name }}", ["objects of ProductEdge", "tuples of Product"]),
+        (SIX_FIELDS, ["objects of ProductBatch", "objects of ProductEdge", "tuples of Product"]),
+        (
+            f"{SIX_FIELDS} category {{ name }}",
+            ["objects of ProductBatch", "objects of ProductEdge", "tuples of Product"],
+        ),
         (f"{SIX_FIELDS} {UNCOMPILED}", []),
     ],
 )

@@ -2,11 +2,15 @@
 each process keeps those it found: a hit costs no query after the first.
 Misses are not kept: another process may store the document any moment."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
 from django.db.models import Q
 
 from persisted_queries.errors import PersistedQueryNotFound
 from persisted_queries.models import PersistedDocument
-from persisted_queries.requests import Named
+from persisted_queries.requests import Named, named_document
 
 # Bounded: clients could fill it with documents of their own (automatic
 # persisted queries); the oldest entry goes first.
@@ -41,3 +45,14 @@ async def named_text(named: Named, *, trusted_only: bool) -> str:
     if text is None:
         raise PersistedQueryNotFound
     return text
+
+
+async def document_named_by(extensions: Mapping[str, Any] | None) -> str | None:
+    """The text of the document a request's ``extensions`` name, for the
+    transports that must have a document before the schema's extensions run
+    (strawberry refuses an operation without one): None if they name none.
+    Raises the persisted query's error if the name is malformed or unknown."""
+    named = named_document(extensions)
+    if named is None:
+        return None
+    return await named_text(named, trusted_only=settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY)

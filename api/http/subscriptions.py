@@ -46,6 +46,7 @@ from api.http.stream_negotiation import negotiate, operation_type
 from api.metrics.transports import open_connection
 from api.websocket.log import ConnectionLog
 from api.websocket.unanswered import unanswered
+from persisted_queries.selectors import document_named_by
 
 FELL_BEHIND_CODE = "TRY_AGAIN_LATER"
 
@@ -89,6 +90,9 @@ class StreamedSubscriptions:
         data = await self.parse_http_body(self.request_adapter_class(request))
         # A list is a batch, which parse_http_body refuses while batching is off.
         assert isinstance(data, GraphQLRequestData)
+        refused = await _with_persisted_document(data)
+        if refused is not None and negotiated.json_accepted:
+            return None  # answered as JSON, as any other request naming it
         kind = operation_type(data.query, data.operation_name, settings.GRAPHQL_MAX_TOKENS)
         if kind not in (OperationType.SUBSCRIPTION, None) and negotiated.json_accepted:
             return None
@@ -101,8 +105,11 @@ class StreamedSubscriptions:
             )
         framing = negotiated.framing
         context = StreamContext(request, TemporalHttpResponse())
+        results: AsyncGenerator[Any, None]
         if kind not in (OperationType.SUBSCRIPTION, None):
-            results: AsyncGenerator[Any, None] = _refusal(framing)
+            results = _refused(_not_streamed(framing))
+        elif refused is not None:
+            results = _refused(refused)
         else:
             results = await self.schema.subscribe(
                 data.query,
@@ -119,18 +126,29 @@ class StreamedSubscriptions:
         return StreamingHttpResponse(stream.body(), headers=framing.headers)
 
 
-async def _refusal(framing: Framing) -> AsyncGenerator[ExecutionResult, None]:
+def _not_streamed(framing: Framing) -> GraphQLError:
     media = "text/event-stream" if framing is EventStream else "multipart/mixed"
-    yield ExecutionResult(
-        data=None,
-        errors=[
-            GraphQLError(
-                f"Only subscriptions are streamed as {media}; send queries and "
-                "mutations with `Accept: application/json`.",
-                extensions={"code": BAD_REQUEST},
-            )
-        ],
+    return GraphQLError(
+        f"Only subscriptions are streamed as {media}; send queries and "
+        "mutations with `Accept: application/json`.",
+        extensions={"code": BAD_REQUEST},
     )
+
+
+async def _with_persisted_document(data: GraphQLRequestData) -> GraphQLError | None:
+    """Gives ``data`` the document its extensions name, if it sent none; the
+    persisted query's error if that name is malformed or unknown."""
+    if data.query is not None:
+        return None
+    try:
+        data.query = await document_named_by(data.extensions)
+    except GraphQLError as error:
+        return error
+    return None
+
+
+async def _refused(error: GraphQLError) -> AsyncGenerator[ExecutionResult, None]:
+    yield ExecutionResult(data=None, errors=[error])
 
 
 def origin_allowed(request: HttpRequest) -> bool:

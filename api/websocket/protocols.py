@@ -21,7 +21,6 @@ from functools import cached_property
 from typing import Any, cast
 
 from channels.db import aclose_old_connections
-from django.conf import settings
 from graphql import GraphQLError
 from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived
@@ -45,8 +44,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from api.graphql.sent_extensions import sent_with
 from api.websocket.log import ConnectionLog
 from api.websocket.unanswered import unanswered
-from persisted_queries.requests import named_document
-from persisted_queries.selectors import named_text
+from persisted_queries.selectors import document_named_by
 
 BAD_REQUEST = 4400
 INITIALISATION_TIMEOUT = 4408
@@ -162,10 +160,8 @@ class SentExtensions:
         """Raises the persisted query's error, if its document is not known."""
         payload = message["payload"]
         extensions = payload.get("extensions")
-        if payload.get("query") is None and (named := named_document(extensions)) is not None:
-            payload["query"] = await named_text(
-                named, trusted_only=settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY
-            )
+        if payload.get("query") is None:
+            payload["query"] = await document_named_by(extensions)
         self._kept[message["id"]] = extensions
 
     def around(self, operation: str) -> ContextManager[None]:

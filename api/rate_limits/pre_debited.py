@@ -106,7 +106,8 @@ class PreDebitedBuckets:
             }
             for key in unsent:
                 self._copies[key].unsent = 0.0
-            left = await self._shared.spend(unsent)
+            # A copy reset meanwhile leaves nothing to send.
+            left = await self._shared.spend(unsent) if unsent else {}
         except StoreUnavailable as error:
             logger.warning("rate limit store unavailable, spending locally: %s", error)
             return

@@ -10,6 +10,7 @@ import pytest
 from api.rate_limits import database_buckets
 from api.rate_limits.database_buckets import DatabaseBuckets
 from api.rate_limits.models import Bucket
+from api.rate_limits.pre_debited import PreDebitedBuckets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +78,15 @@ async def test_full_buckets_are_pruned(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = {key async for key in Bucket.objects.values_list("key", flat=True)}
     assert emptied in keys
     assert full not in keys
+
+
+async def test_a_bucket_reset_before_its_sync_leaves_the_store_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    buckets, key = PreDebitedBuckets(DatabaseBuckets(), interval=0.05), new_key()
+    await buckets.take(key, 1, capacity=10, refill=0.001)  # asks the store
+    await buckets.take(key, 1, capacity=10, refill=0.001)  # from the copy: a sync is due
+    await buckets.reset(key)
+    await asyncio.sleep(0.2)
+    assert "unavailable" not in caplog.text
+    assert (await buckets.take(key, 10, capacity=10, refill=0.001)).spent
